@@ -1,0 +1,167 @@
+/*
+ * Command line -> program, and the programs themselves.
+ *
+ * Command line: space-separated tokens.  A token with '=' is a parameter
+ * (key=value); the first token without '=' names the program, later ones are
+ * its arguments.  No program means "hello".
+ */
+#include "guest-min.h"
+
+/* QEMU's isa-debug-exit,iobase=0xf4 exits with (v << 1) | 1; ember with v. */
+#define EXIT_PORT 0xf4
+
+static char args_buf[GM_CMDLINE_MAX] GM_NOINIT;
+static struct gm_ctx ctx;
+
+void gm_exit(uint8_t status)
+{
+	outb(EXIT_PORT, status);
+	/* Only reached if nothing listens on the port: park without faulting. */
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+/* Last match wins, so a value the monitor appends overrides the user's. */
+const char *gm_param(const struct gm_ctx *c, const char *key)
+{
+	for (int i = c->nparams - 1; i >= 0; i--)
+		if (gm_streq(c->param_key[i], key))
+			return c->param_val[i];
+	return NULL;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Split a private copy in place; the raw line stays intact for "echo". */
+static void parse_cmdline(struct gm_ctx *c, const char *cmdline)
+{
+	size_t len = gm_strlen(cmdline);
+	char *p;
+
+	if (len >= sizeof(args_buf))
+		len = sizeof(args_buf) - 1;
+	memcpy(args_buf, cmdline, len);
+	args_buf[len] = '\0';
+
+	c->cmdline = cmdline;
+	for (p = args_buf; *p;) {
+		char *tok, *eq = NULL;
+
+		while (is_space(*p))
+			*p++ = '\0';
+		if (!*p)
+			break;
+		tok = p;
+		while (*p && !is_space(*p)) {
+			if (*p == '=' && !eq)
+				eq = p;
+			p++;
+		}
+		if (*p)
+			*p++ = '\0';
+
+		if (eq) {
+			if (c->nparams < GM_MAX_PARAMS) {
+				*eq = '\0';
+				c->param_key[c->nparams] = tok;
+				c->param_val[c->nparams] = eq + 1;
+				c->nparams++;
+			}
+		} else if (c->argc < GM_MAX_ARGS) {
+			c->argv[c->argc++] = tok;
+		}
+	}
+}
+
+/* Microseconds without overflowing the multiply; khz must be non-zero. */
+static uint64_t tsc_to_us(uint64_t tsc, uint64_t khz)
+{
+	uint64_t q = tsc / khz, r = tsc % khz;
+
+	if (q > (UINT64_MAX - 1000) / 1000)
+		return UINT64_MAX;
+	/* r < khz <= UINT32_MAX, so r * 1000 cannot overflow. */
+	return q * 1000 + r * 1000 / khz;
+}
+
+static void print_boot_timings(const struct gm_ctx *c, uint64_t greet_tsc)
+{
+	uint64_t khz = 0, setup_us = 0;
+	bool have_khz, have_setup;
+
+	have_khz = gm_parse_u64(gm_param(c, "ember.tsc_khz"), UINT32_MAX, &khz) &&
+		   khz != 0;
+	have_setup = gm_parse_u64(gm_param(c, "ember.setup_us"), UINT64_MAX,
+				  &setup_us);
+
+	if (!have_khz) {
+		gm_printf("guest-min: boot timings: entry at tsc %llu, greeting at "
+			  "tsc %llu (tsc frequency unknown)\n",
+			  (unsigned long long)gm_entry_tsc,
+			  (unsigned long long)greet_tsc);
+		return;
+	}
+
+	gm_puts("guest-min: boot timings: monitor setup ");
+	if (have_setup)
+		gm_printf("%llu us", (unsigned long long)setup_us);
+	else
+		gm_puts("n/a");
+	gm_printf(", guest entry +%llu us, greeting +%llu us (tsc %llu kHz)\n",
+		  (unsigned long long)tsc_to_us(gm_entry_tsc, khz),
+		  (unsigned long long)tsc_to_us(greet_tsc, khz),
+		  (unsigned long long)khz);
+}
+
+static int prog_hello(const struct gm_ctx *c)
+{
+	uint64_t greet_tsc = gm_rdtsc();
+
+	gm_puts("Hello from guest-min\n");
+	print_boot_timings(c, greet_tsc);
+	return 0;
+}
+
+static int prog_echo(const struct gm_ctx *c)
+{
+	gm_printf("cmdline: %s\n", c->cmdline);
+	return 0;
+}
+
+static int prog_exit(const struct gm_ctx *c)
+{
+	uint64_t status;
+
+	if (c->argc < 2 || !gm_parse_u64(c->argv[1], 255, &status)) {
+		gm_printf("guest-min: exit: need a status 0-255, got '%s'\n",
+			  c->argc < 2 ? "" : c->argv[1]);
+		return 2;
+	}
+	return (int)status;
+}
+
+/* One line per program. */
+static const struct gm_program programs[] = {
+	{ "hello", prog_hello },
+	{ "echo",  prog_echo },
+	{ "exit",  prog_exit },
+};
+
+void gm_main(const char *cmdline, enum gm_boot how)
+{
+	const char *name;
+
+	ctx.boot = how;
+	parse_cmdline(&ctx, cmdline);
+	name = ctx.argc > 0 ? ctx.argv[0] : "hello";
+
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+		if (gm_streq(programs[i].name, name))
+			gm_exit((uint8_t)programs[i].run(&ctx));
+
+	gm_printf("guest-min: unknown program '%s'\n", name);
+	gm_exit(2);
+}
