@@ -87,32 +87,46 @@ static uint64_t tsc_to_us(uint64_t tsc, uint64_t khz)
 	return q * 1000 + r * 1000 / khz;
 }
 
+/*
+ * Two clocks are possible: on hardware KVM the guest TSC was set to 0 when ember set up
+ * the vCPU (ember.setup_us after its start); on a nested hypervisor that does not offset
+ * the TSC (PVM), the guest reads the host's TSC, which ember sampled at its start
+ * (ember.start_tsc). A reading within a minute after start_tsc means the latter.
+ */
+static uint64_t since_ember_start_us(uint64_t tsc, uint64_t khz, bool have_start,
+				     uint64_t start_tsc, uint64_t setup_us)
+{
+	if (have_start && tsc >= start_tsc && tsc_to_us(tsc - start_tsc, khz) < 60000000ULL)
+		return tsc_to_us(tsc - start_tsc, khz);
+	return setup_us + tsc_to_us(tsc, khz);
+}
+
 static void print_boot_timings(const struct gm_ctx *c, uint64_t greet_tsc)
 {
-	uint64_t khz = 0, setup_us = 0;
-	bool have_khz, have_setup;
+	uint64_t khz = 0, setup_us = 0, start_tsc = 0;
+	bool have_khz, have_setup, have_start;
 
 	have_khz = gm_parse_u64(gm_param(c, "ember.tsc_khz"), UINT32_MAX, &khz) &&
 		   khz != 0;
 	have_setup = gm_parse_u64(gm_param(c, "ember.setup_us"), UINT64_MAX,
 				  &setup_us);
+	have_start = gm_parse_u64(gm_param(c, "ember.start_tsc"), UINT64_MAX,
+				  &start_tsc);
 
-	if (!have_khz) {
+	if (!have_khz || !have_setup) {
 		gm_printf("guest-min: boot timings: entry at tsc %llu, greeting at "
 			  "tsc %llu (tsc frequency unknown)\n",
 			  (unsigned long long)gm_entry_tsc,
 			  (unsigned long long)greet_tsc);
 		return;
 	}
-
-	gm_puts("guest-min: boot timings: monitor setup ");
-	if (have_setup)
-		gm_printf("%llu us", (unsigned long long)setup_us);
-	else
-		gm_puts("n/a");
-	gm_printf(", guest entry +%llu us, greeting +%llu us (tsc %llu kHz)\n",
-		  (unsigned long long)tsc_to_us(gm_entry_tsc, khz),
-		  (unsigned long long)tsc_to_us(greet_tsc, khz),
+	gm_printf("guest-min: boot timings: monitor setup %llu us, guest entry +%llu us, "
+		  "greeting +%llu us after ember started (tsc %llu kHz)\n",
+		  (unsigned long long)setup_us,
+		  (unsigned long long)since_ember_start_us(gm_entry_tsc, khz, have_start,
+							    start_tsc, setup_us),
+		  (unsigned long long)since_ember_start_us(greet_tsc, khz, have_start,
+							    start_tsc, setup_us),
 		  (unsigned long long)khz);
 }
 

@@ -13,7 +13,7 @@
 # The build happens once per machine in ${EMBER_CACHE:-/var/cache/ember}/
 # deps-<key>/ (key = hash of this script, the source versions, musl's version
 # and the architecture); later runs, fresh clones included, only copy it.
-# OUT/include also holds linux, asm, asm-generic -> the kernel's headers under
+# OUT/include also holds linux, asm, asm-generic, video -> the kernel's headers under
 # /usr/include, which musl-gcc does not search by itself.
 set -euo pipefail
 
@@ -155,6 +155,7 @@ build_all() {
   ln -s /usr/include/linux "$kinc/linux"
   ln -s "/usr/include/$multiarch/asm" "$kinc/asm"
   ln -s /usr/include/asm-generic "$kinc/asm-generic"
+  ln -s /usr/include/video "$kinc/video" # asm/bootparam.h includes video/edid.h
   printf '%s\n' "$keytext" > "$cache/key.txt"
 
   local work="$cache/work" p v log rc

@@ -1,0 +1,103 @@
+# ember: one static musl binary (build/ember), its test guest (build/guest-min),
+# and the tests. `make` builds, `make run` boots guest-min, `make test` runs it all.
+
+BUILD := build
+# `make V=1` shows the full commands.
+Q := $(if $(V),,@)
+DEPS  := $(BUILD)/deps
+
+EMBER_SRCS := vmm.c \
+	api/config.c api/flags.c \
+	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
+	boot/mptable.c boot/pvh.c boot/zero_page.c \
+	lib/event_loop.c lib/guest_mem.c lib/log.c \
+	vcpu/bus.c vcpu/cpuid.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \
+	vcpu/vcpu.c vcpu/vm.c
+# Everything but main: what the unit tests link against.
+EMBER_LIB_SRCS := $(filter-out vmm.c,$(EMBER_SRCS))
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wundef -Wvla -Wcast-qual -Wnull-dereference \
+	-Wimplicit-fallthrough
+COMMON_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -fno-common $(WARNINGS)
+
+# The product: static, musl, optimised.
+MUSL_CC     := musl-gcc
+MUSL_CFLAGS := $(COMMON_CFLAGS) -O2 -isystem $(DEPS)/include
+MUSL_LIBS   := -L$(DEPS)/lib -lseccomp -lcap-ng -ljansson -lhttp_parser -luring -lpthread
+MUSL_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/musl/%.o)
+
+# The checking build: glibc with AddressSanitizer and UBSan, same warnings.
+ASAN_CC     := gcc
+ASAN_CFLAGS := $(COMMON_CFLAGS) -O1 -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/asan/%.o)
+ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
+
+.PHONY: all deps run test check unit bench guest-kernel clean distclean host-deps
+all: $(BUILD)/ember $(BUILD)/guest-min
+	@size=$$(stat -c %s $(BUILD)/ember); \
+	 echo "build/ember: $$size bytes ($$((size / 1024)) KiB), $$(file -b $(BUILD)/ember | cut -d, -f1-4)"
+
+include guest-min/guest-min.mk
+
+host-deps:
+	@scripts/host-deps.sh
+
+# The stamp is rewritten by deps.sh; a fresh checkout on a machine with the cache
+# takes about a second here.
+$(DEPS)/.stamp: scripts/deps.sh scripts/host-deps.sh
+	@scripts/deps.sh $(DEPS)
+	@touch $@
+deps: $(DEPS)/.stamp
+
+$(BUILD)/musl/%.o: %.c $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  CC      $<')
+	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/ember: $(MUSL_OBJS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(MUSL_CC) -static -o $@ $(MUSL_OBJS) $(MUSL_LIBS)
+
+$(BUILD)/asan/%.o: %.c $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  CC asan $<')
+	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/ember-asan: $(ASAN_OBJS)
+	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(ASAN_OBJS) -lpthread
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(ASAN_LIB_OBJS)
+	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(UNIT_OBJS) $(ASAN_LIB_OBJS) -lcriterion -lpthread
+
+-include $(MUSL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+
+run: all
+	$(BUILD)/ember --kernel $(GUEST_MIN) --cmdline hello
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# The L2 kernel for Linux tests and for users: Debian's linux-source-6.1 with
+# scripts/guest-kernel.config, cached outside the checkout.
+guest-kernel:
+	scripts/guest-kernel.sh $(BUILD)/guest-kernel
+
+# Everything: unit tests (ASan/UBSan), integration tests against both the musl and
+# the sanitizer build, and the nested-KVM Linux tests. Ends with "N passed, N failed, N skipped".
+test: all $(BUILD)/ember-asan $(BUILD)/unit-tests guest-kernel
+	@tests/run.sh
+
+# The sanitizer half alone, quicker than `test`.
+check: all $(BUILD)/ember-asan $(BUILD)/unit-tests
+	@TESTS_NO_NESTED=1 tests/run.sh
+
+clean:
+	rm -rf $(BUILD)/musl $(BUILD)/asan $(BUILD)/ember $(BUILD)/ember-asan \
+		$(BUILD)/unit-tests $(BUILD)/guest-min $(BUILD)/guest-min.d
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,60 @@
+#include "guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "util.h"
+
+int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e)
+{
+	memset(gm, 0, sizeof(*gm));
+	if (size == 0 || size % (4 * KIB))
+		return errf(e, "guest memory size %llu is not a positive multiple of 4 KiB",
+			    (unsigned long long)size);
+
+	/* NORESERVE: untouched guest pages cost the host nothing, so large guests start fast. */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return errf(e, "cannot map %llu MiB of guest memory: %s",
+			    (unsigned long long)(size / MIB), strerror(errno));
+
+	gm->host = p;
+	gm->size = size;
+	uint64_t low = size < GUEST_MEM_GAP_START ? size : GUEST_MEM_GAP_START;
+	gm->regions[0] = (struct guest_mem_region){ .gpa = 0, .size = low, .host = gm->host };
+	gm->nregions = 1;
+	if (size > low) {
+		gm->regions[1] = (struct guest_mem_region){
+			.gpa = GUEST_MEM_HIGH_START, .size = size - low, .host = gm->host + low,
+		};
+		gm->nregions = 2;
+	}
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *gm)
+{
+	if (gm->host)
+		munmap(gm->host, gm->size);
+	memset(gm, 0, sizeof(*gm));
+}
+
+void *guest_mem_at(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+	if (len == 0 || add_overflows_u64(gpa, len, &end))
+		return NULL;
+	for (unsigned i = 0; i < gm->nregions; i++) {
+		const struct guest_mem_region *r = &gm->regions[i];
+		if (gpa >= r->gpa && end <= r->gpa + r->size)
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *gm)
+{
+	return gm->regions[0].size;
+}

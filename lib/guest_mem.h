@@ -1,0 +1,43 @@
+/*
+ * Guest RAM: one anonymous mapping, seen by the guest as up to two regions, below the
+ * 32-bit MMIO gap and from 4 GiB upward. guest_mem_at() is the one way to turn a guest
+ * physical address into a host pointer: every access made on the guest's behalf goes
+ * through it, so the bounds check lives in one place.
+ */
+#ifndef EMBER_GUEST_MEM_H
+#define EMBER_GUEST_MEM_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+#define GUEST_MEM_GAP_START 0xC0000000ULL /* 3 GiB: MMIO gap starts here */
+#define GUEST_MEM_HIGH_START 0x100000000ULL /* RAM resumes at 4 GiB */
+#define GUEST_MEM_MAX_REGIONS 2
+
+struct guest_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	uint8_t *host;   /* the whole mapping */
+	uint64_t size;   /* bytes of RAM */
+	unsigned nregions;
+	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e);
+void guest_mem_destroy(struct guest_mem *gm);
+
+/*
+ * Host pointer for [gpa, gpa + len), or NULL when any byte of it is not RAM or lies in
+ * another region than the first (a range never straddles the gap). len 0 is refused.
+ */
+void *guest_mem_at(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* End (exclusive) of RAM below the gap: where the top of low memory is. */
+uint64_t guest_mem_low_end(const struct guest_mem *gm);
+
+#endif

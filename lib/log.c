@@ -1,0 +1,79 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+	int fd;
+	enum log_level level;
+	char id[65];
+} logger = { .fd = 2, .level = LOG_WARN, .id = "anonymous-instance" };
+
+static __thread char thread_name[16] = "main";
+
+void log_init(int fd, enum log_level level, const char *instance_id)
+{
+	logger.fd = fd;
+	logger.level = level;
+	if (instance_id)
+		snprintf(logger.id, sizeof(logger.id), "%s", instance_id);
+}
+
+void log_set_thread(const char *name)
+{
+	snprintf(thread_name, sizeof(thread_name), "%s", name);
+}
+
+bool log_enabled(enum log_level level)
+{
+	return logger.level != LOG_OFF && level <= logger.level;
+}
+
+static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	static const struct { const char *name; enum log_level level; } names[] = {
+		{ "Off", LOG_OFF }, { "Error", LOG_ERROR }, { "Warning", LOG_WARN },
+		{ "Warn", LOG_WARN }, { "Info", LOG_INFO }, { "Debug", LOG_DEBUG },
+		{ "Trace", LOG_DEBUG },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(s, names[i].name) == 0) {
+			*out = names[i].level;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+
+	char line[1024];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ [%s:%s:%s] ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, ts.tv_nsec, logger.id, thread_name, level_names[level]);
+	if (n < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	ssize_t w = write(logger.fd, line, len);
+	(void)w; /* nowhere left to report a failing log write */
+}

@@ -1,0 +1,38 @@
+/* Small helpers shared by every subsystem: sizes, overflow-safe arithmetic, time. */
+#ifndef EMBER_UTIL_H
+#define EMBER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define KIB (1024ULL)
+#define MIB (1024ULL * 1024)
+#define GIB (1024ULL * 1024 * 1024)
+
+/* Guest-supplied numbers are added with these so that a wrap is an error, not an address. */
+static inline bool add_overflows_u64(uint64_t a, uint64_t b, uint64_t *sum)
+{
+	return __builtin_add_overflow(a, b, sum);
+}
+
+static inline uint64_t align_up_u64(uint64_t v, uint64_t align)
+{
+	return (v + align - 1) & ~(align - 1);
+}
+
+static inline uint64_t align_down_u64(uint64_t v, uint64_t align)
+{
+	return v & ~(align - 1);
+}
+
+static inline uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+#endif

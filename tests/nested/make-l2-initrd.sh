@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the L2 test initramfs: busybox-static (applets as symlinks) and
+# tests/nested/l2-init as /init, gzip-compressed newc cpio.
+#   tests/nested/make-l2-initrd.sh [OUT]   (default: build/nested/l2-initrd.cpio.gz)
+# Rebuilt only when l2-init, this script or busybox changed.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:-$root/build/nested/l2-initrd.cpio.gz}
+
+"$root/scripts/host-deps.sh"
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' ||
+  { echo "make-l2-initrd: error: static busybox not found (busybox-static)" >&2; exit 1; }
+
+key=$(sha256sum "$0" "$here/l2-init" "$busybox" | cut -d' ' -f1 | sha256sum | cut -c1-16)
+if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
+  exit 0
+fi
+mkdir -p "$(dirname "$out")"
+st=$(mktemp -d "${TMPDIR:-/tmp}/l2-initrd.XXXXXX")
+trap 'rm -rf "$st"' EXIT
+mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp}
+cp "$busybox" "$st/bin/busybox"
+"$busybox" --list-full | while read -r a; do
+  [ -e "$st/$a" ] || ln -s /bin/busybox "$st/$a"
+done
+cp "$here/l2-init" "$st/init"
+chmod 755 "$st/init"
+mknod "$st/dev/console" c 5 1 2>/dev/null || true
+(cd "$st" && find . -print0 | LC_ALL=C sort -z |
+   cpio --null -o -H newc --quiet -R 0:0) | gzip -9 >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "$key" >"$out.key"
+echo "make-l2-initrd: $out" >&2

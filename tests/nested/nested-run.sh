@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Runs ember inside a nested-KVM L1 guest emulated by QEMU TCG and prints the
+# L1 console (which carries ember's stdout, i.e. the L2 console) on stdout.
+#
+#   tests/nested/nested-run.sh [options] [-- EMBER_ARGS...]
+#
+# Options:
+#   --ember PATH       static ember binary (default: build/ember)
+#   --kernel PATH      L2 kernel, visible in L1 as /l2/kernel  (@KERNEL@)
+#   --initrd PATH      L2 initramfs, visible in L1 as /l2/initrd (@INITRD@)
+#   --file SRC=DEST    extra host file SRC placed at absolute path DEST in L1
+#   --timeout SECS     wall-clock limit for QEMU (default 300)
+#   --l1-mem MIB       L1 memory (default 1024)
+#   --l1-cpus N        L1 vCPUs (default 1)
+#   --l1-kernel PATH   L1 kernel (default: newest /boot/vmlinuz-*-cloud-amd64)
+#   --kvm-check        only boot L1 and check /dev/kvm (no ember needed)
+#   --l1-dmesg         print L1's dmesg after the modules are loaded
+#   --keep             keep the per-run directory (initramfs, qemu stderr)
+# EMBER_ARGS are passed to /ember in L1 verbatim (written to a file, not the
+# kernel command line); @KERNEL@ and @INITRD@ are replaced by the L1 paths.
+#
+# Exit status: 0 if "NESTED: ember exit=N" was seen (the caller checks N and
+# the output), 2 if L1 had no /dev/kvm, 124 on timeout, 1 otherwise.
+# With --kvm-check: 0 if "NESTED: /dev/kvm ready" was seen.
+# Work files and the cached L1 base initramfs live in $NESTED_WORK
+# (default: build/nested/ in the repository).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+prog=nested-run
+log() { echo "$prog: $*" >&2; }
+die() { echo "$prog: error: $*" >&2; exit 1; }
+
+ember=$root/build/ember
+kernel=
+initrd=
+timeout_s=300
+l1_mem=1024
+l1_cpus=1
+l1_kernel=${NESTED_L1_KERNEL:-}
+kvm_check=0
+l1_dmesg=0
+keep=${NESTED_KEEP:-0}
+files=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --ember) ember=$2; shift 2 ;;
+    --kernel) kernel=$2; shift 2 ;;
+    --initrd) initrd=$2; shift 2 ;;
+    --file) files+=("$2"); shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --l1-mem) l1_mem=$2; shift 2 ;;
+    --l1-cpus) l1_cpus=$2; shift 2 ;;
+    --l1-kernel) l1_kernel=$2; shift 2 ;;
+    --kvm-check) kvm_check=1; shift ;;
+    --l1-dmesg) l1_dmesg=1; shift ;;
+    --keep) keep=1; shift ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (EMBER_ARGS go after --)" ;;
+  esac
+done
+ember_args=("$@")
+
+"$root/scripts/host-deps.sh"
+
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found"
+if [ $kvm_check = 0 ]; then
+  [ -f "$ember" ] || die "ember binary '$ember' not found"
+  file -L "$ember" 2>/dev/null | grep -q 'statically linked\|static-pie' ||
+    log "warning: $ember does not look statically linked; it will not run in L1"
+fi
+[ -z "$kernel" ] || [ -f "$kernel" ] || die "L2 kernel '$kernel' not found"
+[ -z "$initrd" ] || [ -f "$initrd" ] || die "L2 initrd '$initrd' not found"
+
+# ---- L1 kernel and its KVM modules ----------------------------------------
+if [ -z "$l1_kernel" ]; then
+  l1_kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n1) ||
+    true
+  [ -n "$l1_kernel" ] || die "no /boot/vmlinuz-*-cloud-amd64 (package linux-image-cloud-amd64)"
+fi
+[ -r "$l1_kernel" ] || die "L1 kernel '$l1_kernel' not readable"
+kver=${l1_kernel##*/vmlinuz-}
+[ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing (modules of $l1_kernel)"
+
+# Module load order from modprobe's dependency resolution (irqbypass, kvm,
+# kvm-amd and whatever else kvm-amd needs in this kernel).
+mods=$(modprobe -S "$kver" --show-depends kvm-amd 2>/dev/null |
+       awk '$1 == "insmod" { print $2 }') || true
+[ -n "$mods" ] || die "modprobe cannot resolve kvm-amd for $kver"
+
+# ---- cached L1 base initramfs: busybox + modules + /init -------------------
+work=${NESTED_WORK:-$root/build/nested}
+mkdir -p "$work"
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || die "busybox not found (package busybox-static)"
+file -L "$busybox" | grep -q 'statically linked' ||
+  die "$busybox is not static (package busybox-static)"
+
+key=$( {
+  sha256sum "$0" "$here/l1-init" "$busybox" $mods | cut -d' ' -f1
+  echo "$kver"
+} | sha256sum | cut -c1-16)
+base=$work/l1-base-$key.cpio.gz
+if [ ! -f "$base" ]; then
+  log "building L1 base initramfs for $kver -> $base"
+  st=$(mktemp -d "$work/l1-stage.XXXXXX")
+  trap 'rm -rf "$st"' EXIT
+  mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,l2,lib/modules}
+  cp "$busybox" "$st/bin/busybox"
+  "$busybox" --list-full | while read -r a; do
+    [ -e "$st/$a" ] || ln -s /bin/busybox "$st/$a"
+  done
+  cp "$here/l1-init" "$st/init"
+  chmod 755 "$st/init"
+  order=()
+  for m in $mods; do
+    b=$(basename "$m")
+    case $m in
+      *.ko) cp "$m" "$st/lib/modules/$b" ;;
+      *.ko.xz) xz -dc "$m" >"$st/lib/modules/${b%.xz}"; b=${b%.xz} ;;
+      *.ko.zst) zstd -qdc "$m" >"$st/lib/modules/${b%.zst}"; b=${b%.zst} ;;
+      *.ko.gz) gzip -dc "$m" >"$st/lib/modules/${b%.gz}"; b=${b%.gz} ;;
+      *) die "unexpected module file $m" ;;
+    esac
+    order+=("$b")
+  done
+  printf '%s\n' "${order[@]}" >"$st/lib/modules/order"
+  # The kernel's built-in initramfs already has /dev/console; add it when we can.
+  mknod "$st/dev/console" c 5 1 2>/dev/null || true
+  (cd "$st" && find . -print0 | LC_ALL=C sort -z |
+     cpio --null -o -H newc --quiet -R 0:0) | gzip -6 >"$base.tmp"
+  # Pad so that the payload archive appended at run time starts 4-aligned.
+  pad=$(( (512 - $(stat -c %s "$base.tmp") % 512) % 512 ))
+  head -c "$pad" /dev/zero >>"$base.tmp"
+  mv "$base.tmp" "$base"
+  rm -rf "$st"
+  trap - EXIT
+fi
+
+# ---- per-run payload: ember, L2 kernel/initrd, args, extra files ----------
+run=$(mktemp -d "$work/run.XXXXXX")
+cleanup() { [ "$keep" = 1 ] && log "kept $run" || rm -rf "$run"; }
+trap cleanup EXIT
+pl=$run/payload
+mkdir -p "$pl/l2"
+if [ $kvm_check = 0 ]; then
+  cp "$ember" "$pl/ember"
+  chmod 755 "$pl/ember"
+fi
+[ -z "$kernel" ] || cp "$kernel" "$pl/l2/kernel"
+[ -z "$initrd" ] || cp "$initrd" "$pl/l2/initrd"
+for f in "${files[@]}"; do
+  src=${f%%=*} dst=${f#*=}
+  [ "$src" != "$f" ] && [ "${dst#/}" != "$dst" ] || die "--file wants SRC=/ABS/DEST, got '$f'"
+  [ -f "$src" ] || die "--file source '$src' not found"
+  mkdir -p "$pl$(dirname "$dst")"
+  cp "$src" "$pl$dst"
+done
+[ $l1_dmesg = 0 ] || : >"$pl/nested.dmesg"
+: >"$pl/ember.args"
+for a in "${ember_args[@]}"; do
+  case $a in *$'\n'*) die "ember argument with a newline is not supported" ;; esac
+  a=${a//@KERNEL@//l2/kernel}
+  a=${a//@INITRD@//l2/initrd}
+  printf '%s\n' "$a" >>"$pl/ember.args"
+done
+img=$run/l1.img
+cp "$base" "$img"
+(cd "$pl" && find . -print0 | LC_ALL=C sort -z |
+   cpio --null -o -H newc --quiet -R 0:0) >>"$img"
+
+# ---- boot L1 ----------------------------------------------------------------
+out=$run/console.log
+log "booting L1 ($kver, TCG, ${l1_mem} MiB, timeout ${timeout_s}s)"
+t0=$(date +%s.%N)
+set +e
+timeout -k 5 "$timeout_s" qemu-system-x86_64 \
+  -M pc -accel tcg -cpu EPYC,+svm,+npt -smp "$l1_cpus" -m "$l1_mem" \
+  -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+  -kernel "$l1_kernel" -initrd "$img" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off" \
+  </dev/null 2>"$run/qemu.err" | tr -d '\r' | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+t1=$(date +%s.%N)
+log "L1 finished after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s (qemu status $rc)"
+
+if [ $kvm_check = 1 ] && grep -q '^NESTED: /dev/kvm ready' "$out"; then exit 0; fi
+if grep -q '^NESTED: ember exit=' "$out"; then exit 0; fi
+if grep -q '^NESTED: no /dev/kvm' "$out"; then log "L1 has no /dev/kvm"; exit 2; fi
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then log "timeout after ${timeout_s}s"; exit 124; fi
+log "no ember exit marker; qemu stderr:"
+tail -n 20 "$run/qemu.err" >&2 || true
+exit 1

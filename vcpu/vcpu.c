@@ -1,0 +1,155 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "../lib/log.h"
+#include "vm.h"
+
+/* Sent to a vCPU thread to pull it out of KVM_RUN; the handler does nothing. */
+#define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_kick_signal_install(struct errbuf *e)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler; /* no SA_RESTART: KVM_RUN must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+		return errf(e, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	/* immediate_exit covers a thread that is between its stop check and KVM_RUN. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e)
+{
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0)
+		return errf(e, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
+	void *run = mmap(NULL, (size_t)vm->run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	if (run == MAP_FAILED)
+		return errf(e, "mmap of vCPU %u run area: %s", index, strerror(errno));
+	vcpu->run = run;
+
+	if (index == 0) {
+		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+		vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+	}
+
+	size_t sz = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
+	if (!c)
+		return errf(e, "out of memory");
+	memcpy(c, vm->cpuid, sz);
+	cpuid_normalise(c, index, vm->nvcpus, vm->tsc_deadline);
+	int r = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
+	free(c);
+	if (r < 0)
+		return errf(e, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(errno));
+
+	return vcpu_setup_msrs(vcpu, e) < 0 || vcpu_setup_lapic(vcpu, e) < 0 ||
+	       vcpu_setup_fpu(vcpu, e) < 0 ? -1 : 0;
+}
+
+static void vcpu_handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	/* String I/O (rep ins/outs) arrives as count items of size bytes. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		bus_dispatch(&vcpu->vm->pio, run->io.port, data, run->io.size, out);
+}
+
+/* Returns false when this vCPU should stop running. */
+static bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		bus_dispatch(&vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			     run->mmio.is_write);
+		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		ioapic_eoi(&vm->ioapic, run->eoi.vector);
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault resets a PC; like Firecracker, a reset ends the VM cleanly. */
+		log_warn("vcpu%u: guest shut down (triple fault)", vcpu->index);
+		vm_request_stop(vm, 0);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		log_info("vcpu%u: guest system event %u", vcpu->index, run->system_event.type);
+		vm_request_stop(vm, run->system_event.type == KVM_SYSTEM_EVENT_CRASH ? 1 : 0);
+		return false;
+	case KVM_EXIT_HLT:
+		log_info("vcpu%u: guest halted", vcpu->index);
+		vm_request_stop(vm, 0);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vcpu%u: KVM could not enter the guest (hardware reason 0x%llx)",
+			  vcpu->index,
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		log_error("vcpu%u: KVM internal error, suberror %u", vcpu->index,
+			  run->internal.suberror);
+		break;
+	default:
+		log_error("vcpu%u: unexpected exit reason %u", vcpu->index, run->exit_reason);
+		break;
+	}
+	vm_request_stop(vm, 1);
+	return false;
+}
+
+void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+	log_set_thread(name);
+
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	while (!__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				continue;
+			}
+			log_error("vcpu%u: KVM_RUN: %s", vcpu->index, strerror(errno));
+			vm_request_stop(vm, 1);
+			break;
+		}
+		if (!vcpu_handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}

@@ -1,0 +1,92 @@
+/*
+ * The machine: one KVM VM with its guest memory, buses, interrupt controller, legacy
+ * devices and vCPUs. Built by vm_create() and the *_create() of each device, run by
+ * vm_run(), which returns the exit status the guest chose.
+ */
+#ifndef EMBER_VM_H
+#define EMBER_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/error.h"
+#include "../lib/event_loop.h"
+#include "../lib/guest_mem.h"
+#include "bus.h"
+#include "i8042.h"
+#include "ioapic.h"
+#include "serial.h"
+
+#define VM_MAX_VCPUS 32
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	int kvm_fd, vm_fd;
+	int run_mmap_size;
+	uint32_t tsc_khz;
+	struct kvm_cpuid2 *cpuid; /* what KVM supports; normalised per vCPU */
+	bool tsc_deadline;
+
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct event_loop loop;
+	struct ioapic ioapic;
+	struct serial serial;
+	struct i8042 i8042;
+
+	unsigned nvcpus;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+
+	uint64_t t_start_ns;   /* ember's main() began */
+	uint64_t t_start_tsc;  /* host TSC at that moment */
+	uint64_t t_tsc_zero_ns; /* guest TSCs were set to 0 */
+
+	int stop_fd;          /* eventfd: somebody asked the VM to stop */
+	int exit_status;      /* first stop request wins */
+	bool stopping;        /* atomic */
+	struct event_handler stop_handler;
+	int signal_fd;
+	struct event_handler signal_handler;
+};
+
+int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf *e);
+void vm_destroy(struct vm *vm);
+/* Creates the vCPUs; regs are set for a start at entry (see vcpu_setup_*). */
+int vm_create_vcpus(struct vm *vm, struct errbuf *e);
+/* Starts the vCPU threads, runs the event loop until the VM stops; returns exit status. */
+int vm_run(struct vm *vm, struct errbuf *e);
+/* Any thread: end the VM with status (the first request wins). */
+void vm_request_stop(struct vm *vm, int status);
+
+/* vcpu.c */
+int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e);
+void *vcpu_thread(void *arg);
+void vcpu_kick(struct vcpu *vcpu);
+int vcpu_kick_signal_install(struct errbuf *e);
+
+/* cpuid.c */
+int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out, struct errbuf *e);
+/* Rewrites the entries in c for vCPU index of ncpus: APIC id, topology, hypervisor bit. */
+void cpuid_normalise(struct kvm_cpuid2 *c, unsigned index, unsigned ncpus, bool tsc_deadline);
+
+/* regs.c: MSRs, FPU, LAPIC LVTs and the entry state of each boot protocol */
+int vcpu_setup_msrs(struct vcpu *vcpu, struct errbuf *e);
+int vcpu_setup_lapic(struct vcpu *vcpu, struct errbuf *e);
+int vcpu_setup_fpu(struct vcpu *vcpu, struct errbuf *e);
+int vcpu_enter_long_mode(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params,
+			 struct errbuf *e);
+int vcpu_enter_pvh(struct vcpu *vcpu, uint64_t entry, uint64_t start_info, struct errbuf *e);
+
+#endif
