@@ -61,6 +61,8 @@ const char *gm_param(const struct gm_ctx *ctx, const char *key);
 
 /* serial.c */
 void gm_putc(char c);
+/* Next received byte, or -1 once the TSC passes deadline_tsc. */
+int gm_getc_until(uint64_t deadline_tsc);
 void gm_puts(const char *s);
 void gm_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -157,11 +157,56 @@ static int prog_exit(const struct gm_ctx *c)
 	return (int)status;
 }
 
+/* Seconds as TSC ticks, from ember.tsc_khz or, without it, an assumed 3 GHz. */
+static uint64_t seconds_to_tsc(const struct gm_ctx *c, uint64_t seconds)
+{
+	uint64_t khz;
+
+	if (!gm_parse_u64(gm_param(c, "ember.tsc_khz"), UINT32_MAX, &khz) || khz == 0)
+		khz = 3000000;
+	return seconds * khz * 1000;
+}
+
+/* Reads one line from the serial port and prints it back: the input path. */
+static int prog_read(const struct gm_ctx *c)
+{
+	static char line[256];
+	uint64_t deadline = gm_rdtsc() + seconds_to_tsc(c, 30);
+	size_t n = 0;
+
+	for (;;) {
+		int ch = gm_getc_until(deadline);
+
+		if (ch < 0) {
+			gm_puts("guest-min: read: no input\n");
+			return 3;
+		}
+		if (ch == '\n' || ch == '\r')
+			break;
+		if (n < sizeof(line) - 1)
+			line[n++] = (char)ch;
+	}
+	line[n] = 0;
+	gm_printf("read: %s\n", line);
+	return 0;
+}
+
+/* Pulses the i8042 reset line, as Linux's reboot=k does; the monitor should end. */
+static int prog_reboot(const struct gm_ctx *c)
+{
+	(void)c;
+	outb(0x64, 0xfe);
+	gm_puts("guest-min: reboot: still running after the reset pulse\n");
+	return 3;
+}
+
 /* One line per program. */
 static const struct gm_program programs[] = {
 	{ "hello", prog_hello },
 	{ "echo",  prog_echo },
 	{ "exit",  prog_exit },
+	{ "read",  prog_read },
+	{ "reboot", prog_reboot },
 };
 
 void gm_main(const char *cmdline, enum gm_boot how)

@@ -12,6 +12,7 @@
 
 #define COM1          0x3f8
 #define UART_LSR      5
+#define LSR_DR        0x01
 #define LSR_THRE      0x20
 #define THRE_POLLS    100000u
 
@@ -30,6 +31,14 @@ static void uart_tx(uint8_t c)
 		}
 	}
 	outb(COM1, c);
+}
+
+int gm_getc_until(uint64_t deadline_tsc)
+{
+	while (!(inb(COM1 + UART_LSR) & LSR_DR))
+		if (gm_rdtsc() > deadline_tsc)
+			return -1;
+	return inb(COM1);
 }
 
 void gm_putc(char c)

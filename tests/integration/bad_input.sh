@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bad flags (status 153) and bad images (status 1): one line naming what was wrong, no crash.
+cd "$(dirname "$0")/../.." && . tests/integration/common.bash
+
+# expect NAME STATUS PATTERN ARGS...: status, exactly one stderr line matching PATTERN.
+expect() {
+	local name=$1 want=$2 pattern=$3
+	shift 3
+	run_ember "$@"
+	if crashed; then
+		fail "$name" "crashed: rc=$rc err=[$err]"
+	elif [ $rc -ne "$want" ] || [ "$(wc -l <<<"$err")" -ne 1 ] || ! grep -qE -e "$pattern" <<<"$err"; then
+		fail "$name" "rc=$rc (want $want) err=[$err]"
+	else
+		pass "$name"
+	fi
+}
+
+expect no-kernel 153 '^ember: no kernel: --kernel PATH is required$'
+expect unknown-flag 153 "unknown flag '--frob'" --kernel "$GUEST" --frob
+expect missing-value 153 '--vcpus needs a value' --kernel "$GUEST" --vcpus
+expect vcpus-zero 153 'vcpu count 0 is out of range 1-32' --kernel "$GUEST" --vcpus 0
+expect vcpus-33 153 'vcpu count 33 is out of range' --kernel "$GUEST" --vcpus 33
+expect mem-not-number 153 "--mem: 'lots' is not a number" --kernel "$GUEST" --mem lots
+expect mem-too-small 153 'memory size 8 MiB is out of range' --kernel "$GUEST" --mem 8
+expect stray-argument 153 "unexpected argument 'hello'" --kernel "$GUEST" hello
+expect bad-level 153 "log level 'Loud'" --kernel "$GUEST" --level Loud
+
+require_kvm
+k=$TMP/k
+expect missing-kernel 1 "kernel $TMP/nope: No such file or directory" --kernel "$TMP/nope"
+mkdir "$TMP/dir"
+expect directory-kernel 1 "kernel $TMP/dir: not a regular file" --kernel "$TMP/dir"
+: >"$k.empty"
+expect empty-kernel 1 "$k.empty: empty file" --kernel "$k.empty"
+echo "just text" >"$k.text"
+expect not-a-kernel 1 "$k.text: not a kernel" --kernel "$k.text"
+head -c 40 "$GUEST" >"$k.hdr"
+expect truncated-header 1 "$k.hdr: truncated ELF header" --kernel "$k.hdr"
+head -c 100 "$GUEST" >"$k.phdr"
+expect truncated-phdrs 1 "$k.phdr: truncated: program headers" --kernel "$k.phdr"
+head -c 4200 "$GUEST" >"$k.seg"
+expect truncated-segment 1 "$k.seg: truncated: segment [0-9]+ ends past the end of the file" --kernel "$k.seg"
+cp "$GUEST" "$k.arm" && printf '\xb7\x00' | dd of="$k.arm" bs=1 seek=18 conv=notrunc status=none
+expect wrong-arch 1 "$k.arm: wrong architecture" --kernel "$k.arm"
+# First PT_LOAD's p_paddr (phdr at 64: +24) moved into the MMIO gap at 3 GiB.
+cp "$GUEST" "$k.gap" && printf '\x00\x00\x00\xc0' | dd of="$k.gap" bs=1 seek=$((64 + 24)) conv=notrunc status=none
+expect segment-in-gap 1 "$k.gap: too large: segment 0 .* does not fit" --kernel "$k.gap" --mem 4096
+cp "$GUEST" "$k.low" && printf '\x00\x10\x00\x00' | dd of="$k.low" bs=1 seek=$((64 + 24)) conv=notrunc status=none
+expect segment-below-1m 1 "$k.low: segment 0 at 0x1000 lies below 1 MiB" --kernel "$k.low"
+# Second PT_LOAD (phdr at 64+56) moved onto the first: overlapping segments.
+cp "$GUEST" "$k.ovl" && printf '\x00\x00\x10\x00' | dd of="$k.ovl" bs=1 seek=$((64 + 56 + 24)) conv=notrunc status=none
+expect overlapping-segments 1 "$k.ovl: segments [0-9]+ and [0-9]+ overlap" --kernel "$k.ovl"
+expect missing-initrd 1 "initrd $TMP/nope: No such file or directory" --kernel "$GUEST" --initrd "$TMP/nope"
+head -c $((20 * 1024 * 1024)) /dev/zero >"$TMP/big.initrd"
+expect initrd-too-large 1 "initrd $TMP/big.initrd: too large" --kernel "$GUEST" --initrd "$TMP/big.initrd" --mem 16
+finish

@@ -1,0 +1,35 @@
+# Shared by the integration scripts: where things are, and how a case reports.
+# A case prints one line, PASS:/FAIL:/SKIP: <case>[: why]; the script exits 1 if any failed.
+EMBER=${EMBER:-build/ember}
+GUEST=${GUEST_MIN:-build/guest-min}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
+skip() { echo "SKIP: $1: $2"; }
+finish() { [ "$failures" -eq 0 ]; exit $?; }
+
+# Every native test needs a usable /dev/kvm; without one the whole script is a skip.
+require_kvm() {
+	if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+		echo "SKIP: $(basename "$0" .sh): /dev/kvm is missing or not accessible"
+		exit 77
+	fi
+}
+
+# run_ember ARGS...: runs ember with a timeout; sets $out, $err, $rc.
+run_ember() {
+	timeout 60 "$EMBER" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	rc=$?
+	out=$(tr -d '\r' <"$TMP/out")
+	err=$(cat "$TMP/err")
+}
+
+# A crash is a timeout (124), a death by SIGILL/ABRT/BUS/FPE/KILL/SEGV, or a sanitizer
+# report. (153 is ember's bad-arguments status, not SIGXFSZ.)
+crashed() {
+	case $rc in 124 | 132 | 134 | 135 | 136 | 137 | 139) return 0 ;; esac
+	grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' <<<"$err"
+}
