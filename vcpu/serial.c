@@ -251,6 +251,32 @@ static bool fd_is_tty_or_pipe(int fd)
 	return isatty(fd) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
+/*
+ * A terminal goes raw: every key, Ctrl-C included, goes to the guest's console, as on a
+ * real serial line. The guest's own line discipline echoes and edits.
+ */
+static void serial_tty_raw(struct serial *s, int fd)
+{
+	if (!isatty(fd) || tcgetattr(fd, &s->tty_saved) < 0)
+		return;
+	struct termios raw = s->tty_saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG | IEXTEN);
+	raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL | INLCR);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	s->tty_raw = tcsetattr(fd, TCSANOW, &raw) == 0;
+}
+
+void serial_destroy(struct serial *s)
+{
+	if (s->tty_raw)
+		tcsetattr(s->in_fd >= 0 ? s->in_fd : STDIN_FILENO, TCSANOW, &s->tty_saved);
+	s->tty_raw = false;
+	if (s->rx_wake_fd >= 0)
+		close(s->rx_wake_fd);
+	s->rx_wake_fd = -1;
+}
+
 int serial_create(struct vm *vm, int in_fd, int out_fd, struct errbuf *e)
 {
 	struct serial *s = &vm->serial;
@@ -270,5 +296,6 @@ int serial_create(struct vm *vm, int in_fd, int out_fd, struct errbuf *e)
 	if (event_loop_add(&vm->loop, s->rx_wake_fd, EPOLLIN, &s->wake_handler) < 0 ||
 	    event_loop_add(&vm->loop, in_fd, EPOLLIN, &s->in_handler) < 0)
 		return errf(e, "serial: cannot watch stdin: %s", strerror(errno));
+	serial_tty_raw(s, in_fd);
 	return 0;
 }

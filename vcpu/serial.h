@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <termios.h>
 
 #include "../lib/event_loop.h"
 
@@ -36,6 +37,8 @@ struct serial {
 	bool in_paused;    /* stdin is out of the epoll set while the FIFO is full */
 	struct event_loop *loop;
 	struct event_handler in_handler, wake_handler;
+	bool tty_raw;            /* stdin is a terminal we switched to raw mode */
+	struct termios tty_saved;
 };
 
 void serial_init(struct serial *s, int out_fd, void (*set_irq)(void *ctx, bool level),
@@ -48,6 +51,8 @@ size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t n);
 struct vm;
 /* COM1 on vm's PIO bus and IOAPIC; input from in_fd if it is a terminal or pipe. */
 int serial_create(struct vm *vm, int in_fd, int out_fd, struct errbuf *e);
+/* Gives the terminal back as it was. */
+void serial_destroy(struct serial *s);
 
 /* Register offsets and bits. */
 #define UART_RBR 0

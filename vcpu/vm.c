@@ -157,6 +157,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf 
 	vm->t_start_tsc = t_start_tsc;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->signal_fd = -1;
 	vm->loop.epfd = -1;
+	vm->serial.in_fd = vm->serial.rx_wake_fd = -1; /* serial_destroy may run before create */
 	vm->nvcpus = nvcpus;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
@@ -273,6 +274,7 @@ void vm_destroy(struct vm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
+	serial_destroy(&vm->serial);
 	free(vm->cpuid);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
