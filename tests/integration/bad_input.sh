@@ -26,6 +26,19 @@ expect mem-too-small 153 'memory size 8 MiB is out of range' --kernel "$GUEST" -
 expect stray-argument 153 "unexpected argument 'hello'" --kernel "$GUEST" hello
 expect bad-level 153 "log level 'Loud'" --kernel "$GUEST" --level Loud
 
+run_ember --help
+missing=""
+for f in kernel initrd cmdline vcpus mem id level help version; do
+	grep -q -e "--$f" <<<"$out" || missing+=" --$f"
+done
+if [ $rc -eq 0 ] && [ -z "$missing" ] && grep -q '^usage: ember --kernel PATH' <<<"$out"; then
+	pass help-lists-every-flag
+else
+	fail help-lists-every-flag "rc=$rc missing:$missing"
+fi
+run_ember --version
+[ $rc -eq 0 ] && grep -qE '^ember [0-9]+\.[0-9]+\.[0-9]+$' <<<"$out" && pass version || fail version "rc=$rc out=[$out]"
+
 require_kvm
 k=$TMP/k
 expect missing-kernel 1 "kernel $TMP/nope: No such file or directory" --kernel "$TMP/nope"
