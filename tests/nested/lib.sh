@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for tests/nested/test-*.sh (sourced, not run).
 # Each test prints exactly one line on stdout: "PASS: name", "FAIL: name: why"
 # or "SKIP: name: why", and exits 0, 1 or 77. Diagnostics go to stderr; the
@@ -14,7 +15,7 @@
 set -u
 NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$NESTED_DIR/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 EMBER=${EMBER:-build/ember}
 L2_VMLINUX=${L2_VMLINUX:-build/guest-kernel/vmlinux}
 L2_BZIMAGE=${L2_BZIMAGE:-build/guest-kernel/bzImage}

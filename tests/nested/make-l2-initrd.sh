@@ -19,7 +19,7 @@ if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
 fi
 mkdir -p "$(dirname "$out")"
 st=$(mktemp -d "${TMPDIR:-/tmp}/l2-initrd.XXXXXX")
-trap 'rm -rf "$st"' EXIT
+trap 'rm -rf "$st" "$st.cpio.gz"' EXIT
 mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp}
 cp "$busybox" "$st/bin/busybox"
 "$busybox" --list-full | while read -r a; do
@@ -29,7 +29,7 @@ cp "$here/l2-init" "$st/init"
 chmod 755 "$st/init"
 mknod "$st/dev/console" c 5 1 2>/dev/null || true
 (cd "$st" && find . -print0 | LC_ALL=C sort -z |
-   cpio --null -o -H newc --quiet -R 0:0) | gzip -9 >"$out.tmp"
-mv "$out.tmp" "$out"
+   cpio --null -o -H newc --quiet -R 0:0) | gzip -9 >"$st.cpio.gz"
+mv "$st.cpio.gz" "$out"
 echo "$key" >"$out.key"
 echo "make-l2-initrd: $out" >&2

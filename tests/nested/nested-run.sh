@@ -23,7 +23,8 @@
 # the output), 2 if L1 had no /dev/kvm, 124 on timeout, 1 otherwise.
 # With --kvm-check: 0 if "NESTED: /dev/kvm ready" was seen.
 # Work files and the cached L1 base initramfs live in $NESTED_WORK
-# (default: build/nested/ in the repository).
+# (default: build/nested/ in the repository). NESTED_QEMU_CPU overrides the
+# L1 CPU model (default EPYC,+svm,+npt); NESTED_KEEP=1 is --keep.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -106,7 +107,7 @@ base=$work/l1-base-$key.cpio.gz
 if [ ! -f "$base" ]; then
   log "building L1 base initramfs for $kver -> $base"
   st=$(mktemp -d "$work/l1-stage.XXXXXX")
-  trap 'rm -rf "$st"' EXIT
+  trap 'rm -rf "$st" "$st.cpio.gz"' EXIT
   mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,l2,lib/modules}
   cp "$busybox" "$st/bin/busybox"
   "$busybox" --list-full | while read -r a; do
@@ -129,19 +130,24 @@ if [ ! -f "$base" ]; then
   printf '%s\n' "${order[@]}" >"$st/lib/modules/order"
   # The kernel's built-in initramfs already has /dev/console; add it when we can.
   mknod "$st/dev/console" c 5 1 2>/dev/null || true
+  tmpb=$st.cpio.gz
   (cd "$st" && find . -print0 | LC_ALL=C sort -z |
-     cpio --null -o -H newc --quiet -R 0:0) | gzip -6 >"$base.tmp"
+     cpio --null -o -H newc --quiet -R 0:0) | gzip -6 >"$tmpb"
   # Pad so that the payload archive appended at run time starts 4-aligned.
-  pad=$(( (512 - $(stat -c %s "$base.tmp") % 512) % 512 ))
-  head -c "$pad" /dev/zero >>"$base.tmp"
-  mv "$base.tmp" "$base"
+  pad=$(( (512 - $(stat -c %s "$tmpb") % 512) % 512 ))
+  head -c "$pad" /dev/zero >>"$tmpb"
+  mv "$tmpb" "$base"
   rm -rf "$st"
   trap - EXIT
+  # Drop bases of older harness/module versions.
+  for old in "$work"/l1-base-*.cpio.gz; do
+    [ "$old" = "$base" ] || rm -f "$old"
+  done
 fi
 
 # ---- per-run payload: ember, L2 kernel/initrd, args, extra files ----------
 run=$(mktemp -d "$work/run.XXXXXX")
-cleanup() { [ "$keep" = 1 ] && log "kept $run" || rm -rf "$run"; }
+cleanup() { if [ "$keep" = 1 ]; then log "kept $run"; else rm -rf "$run"; fi; }
 trap cleanup EXIT
 pl=$run/payload
 mkdir -p "$pl/l2"
@@ -177,7 +183,7 @@ log "booting L1 ($kver, TCG, ${l1_mem} MiB, timeout ${timeout_s}s)"
 t0=$(date +%s.%N)
 set +e
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-  -M pc -accel tcg -cpu EPYC,+svm,+npt -smp "$l1_cpus" -m "$l1_mem" \
+  -M pc -accel tcg -cpu "${NESTED_QEMU_CPU:-EPYC,+svm,+npt}" -smp "$l1_cpus" -m "$l1_mem" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$l1_kernel" -initrd "$img" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off" \

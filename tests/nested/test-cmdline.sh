@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Nested: a multi-word --cmdline reaches the L2 kernel's /proc/cmdline intact,
 # after ember's defaults (console=ttyS0 reboot=k ...).
-NAME=cmdline
+export NAME=cmdline
+# shellcheck source=tests/nested/lib.sh disable=SC2034
 . "$(dirname "$0")/lib.sh"
 preflight "$L2_VMLINUX"
 extra='ember_test=abc-123 ember.second=x,y:z l2test=reboot'

@@ -2,7 +2,8 @@
 # Nested: ember boots the L2 vmlinux (PVH entry) with 1 and 2 vCPUs; L2
 # reaches /init, runs user space, sees all vCPUs, and its reboot (reboot=k)
 # ends ember with status 0.
-NAME=linux-boot
+export NAME=linux-boot
+# shellcheck source=tests/nested/lib.sh disable=SC2034
 . "$(dirname "$0")/lib.sh"
 preflight "$L2_VMLINUX"
 for n in ${NESTED_VCPUS:-1 2}; do
