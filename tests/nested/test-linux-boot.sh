@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nested: ember boots the L2 vmlinux (PVH entry) with 1 and 2 vCPUs; L2
+# Nested: ember boots the L2 vmlinux (64-bit boot protocol) with 1 and 2 vCPUs; L2
 # reaches /init, runs user space, sees all vCPUs, and its reboot (reboot=k)
 # ends ember with status 0.
 export NAME=linux-boot
