@@ -40,9 +40,11 @@ int bzimage_load(struct guest_mem *gm, const uint8_t *img, size_t len, const cha
 		return -1;
 	if (hdr.header != SETUP_MAGIC)
 		return errf(e, "%s: not a bzImage (no HdrS signature)", name);
-	if (hdr.version < BOOT_PROTOCOL_64BIT_ENTRY || !(hdr.xloadflags & XLF_KERNEL_64))
-		return errf(e, "%s: boot protocol %u.%02u has no 64-bit entry (need 2.12)", name,
-			    hdr.version >> 8, hdr.version & 0xff);
+	if (hdr.version < BOOT_PROTOCOL_64BIT_ENTRY)
+		return errf(e, "%s: boot protocol %u.%02u is too old for a 64-bit entry (need 2.12)",
+			    name, hdr.version >> 8, hdr.version & 0xff);
+	if (!(hdr.xloadflags & XLF_KERNEL_64))
+		return errf(e, "%s: kernel has no 64-bit entry point (XLF_KERNEL_64 not set)", name);
 
 	uint64_t setup_size = ((uint64_t)(hdr.setup_sects ? hdr.setup_sects : 4) + 1) * SECTOR;
 	if (setup_size >= len)
@@ -67,6 +69,10 @@ int bzimage_load(struct guest_mem *gm, const uint8_t *img, size_t len, const cha
 		return errf(e, "%s: too large: needs [0x%llx, +%llu MiB) of RAM, the guest has "
 			    "%llu MiB", name, (unsigned long long)load,
 			    (unsigned long long)(span >> 20), (unsigned long long)(gm->size >> 20));
+
+	if (load + span > LAYOUT_IDENTITY_MAP_END)
+		return errf(e, "%s: kernel would end at 0x%llx, above the 4 GiB the boot page tables "
+			    "map", name, (unsigned long long)(load + span));
 
 	memcpy(dst, img + setup_size, payload);
 	bi->protocol = BOOT_LINUX64;

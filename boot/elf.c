@@ -128,6 +128,9 @@ static int elf_check_segment(struct guest_mem *gm, size_t len, const char *name,
 	if (s->paddr < LAYOUT_HIMEM)
 		return errf(e, "%s: segment %u at 0x%llx lies below 1 MiB, over the boot structures",
 			    name, i, (unsigned long long)s->paddr);
+	if (s->memsz && s->paddr < GUEST_MEM_HIGH_START && mem_end > GUEST_MEM_GAP_START)
+		return errf(e, "%s: segment %u [0x%llx, 0x%llx) lies in the 32-bit MMIO gap", name, i,
+			    (unsigned long long)s->paddr, (unsigned long long)mem_end);
 	if (s->memsz && !guest_mem_at(gm, s->paddr, s->memsz))
 		return errf(e, "%s: too large: segment %u [0x%llx, 0x%llx) does not fit in %llu MiB "
 			    "of guest RAM", name, i, (unsigned long long)s->paddr,
@@ -150,6 +153,16 @@ static int elf_check_overlaps(const struct elf_info *info, const char *name, str
 		}
 	}
 	return 0;
+}
+
+static bool elf_entry_is_loaded(const struct elf_info *info, uint64_t entry)
+{
+	for (unsigned i = 0; i < info->nsegs; i++) {
+		const struct elf_seg *s = &info->segs[i];
+		if (s->type == PT_LOAD && entry >= s->paddr && entry - s->paddr < s->memsz)
+			return true;
+	}
+	return false;
 }
 
 int elf_load(struct guest_mem *gm, const uint8_t *img, size_t len, const char *name,
@@ -191,9 +204,12 @@ int elf_load(struct guest_mem *gm, const uint8_t *img, size_t len, const char *n
 		bi->protocol = BOOT_PVH;
 		bi->entry = bi->pvh_entry;
 	}
-	if (bi->entry < bi->kernel_start || bi->entry >= bi->kernel_end)
+	if (!elf_entry_is_loaded(&info, bi->entry))
 		return errf(e, "%s: entry point 0x%llx lies outside the loaded segments", name,
 			    (unsigned long long)bi->entry);
+	if (bi->kernel_end > LAYOUT_IDENTITY_MAP_END)
+		return errf(e, "%s: segments end at 0x%llx, above the 4 GiB the boot page tables map",
+			    name, (unsigned long long)bi->kernel_end);
 
 	/* Checks passed for every segment: only now does guest memory change. */
 	for (unsigned i = 0; i < info.nsegs; i++) {

@@ -4,7 +4,7 @@
  *
  *   0x000500  GDT (4 entries)             0x000520  IDT (empty: limit 0)
  *   0x006000  PVH start_info + memmap     0x007000  boot_params (zero page)
- *   0x008ff0  boot stack top              0x009000  PML4, 0x00a000 PDPT, 0x00b000 PD
+ *   0x008ff0  boot stack top              0x009000  PML4, 0x00a000 PDPT, 0x00b000 4 PDs
  *   0x020000  kernel command line         0x09fc00  MP table, up to 0xa0000
  *   0x100000  kernel (ELF p_paddr, or bzImage at its pref_address), initrd at top of low RAM
  *   0xC0000000 - 4 GiB: MMIO gap; RAM beyond 3 GiB continues at 4 GiB
@@ -21,7 +21,8 @@
 #define LAYOUT_BOOT_STACK 0x8ff0ULL
 #define LAYOUT_PML4 0x9000ULL
 #define LAYOUT_PDPT 0xa000ULL
-#define LAYOUT_PD 0xb000ULL
+#define LAYOUT_PD 0xb000ULL /* 4 page directories, 0xb000-0xefff */
+#define LAYOUT_IDENTITY_MAP_END 0x100000000ULL /* boot page tables map [0, 4 GiB) */
 #define LAYOUT_CMDLINE 0x20000ULL
 #define LAYOUT_CMDLINE_MAX 2048ULL /* Linux's COMMAND_LINE_SIZE on x86, NUL included */
 #define LAYOUT_MPTABLE 0x9fc00ULL

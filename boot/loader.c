@@ -25,7 +25,8 @@ int kernel_load_image(struct guest_mem *gm, const uint8_t *img, size_t len, cons
 
 static int open_regular(const char *path, const char *what, struct stat *st, struct errbuf *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as a kernel must fail here, not block the open. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errf(e, "%s %s: %s", what, path, strerror(errno));
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {

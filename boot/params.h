@@ -46,7 +46,7 @@ int cmdline_compose(char *out, size_t cap, const char *user, const struct boot_t
 /* MP table for ncpus CPUs (APIC ids 0..n-1) and the IOAPIC (id ncpus). */
 int mptable_write(struct guest_mem *gm, unsigned ncpus, struct errbuf *e);
 
-/* GDT (64-bit or 32-bit code), empty IDT, identity map of the first 1 GiB. */
+/* GDT (64-bit or 32-bit code), empty IDT, identity map of the first 4 GiB. */
 void cpu_tables_write(struct guest_mem *gm, enum boot_protocol protocol);
 
 #define PVH_START_MAGIC 0x336ec578

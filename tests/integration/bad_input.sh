@@ -58,12 +58,14 @@ cp "$GUEST" "$k.arm" && printf '\xb7\x00' | dd of="$k.arm" bs=1 seek=18 conv=not
 expect wrong-arch 1 "$k.arm: wrong architecture" --kernel "$k.arm"
 # First PT_LOAD's p_paddr (phdr at 64: +24) moved into the MMIO gap at 3 GiB.
 cp "$GUEST" "$k.gap" && printf '\x00\x00\x00\xc0' | dd of="$k.gap" bs=1 seek=$((64 + 24)) conv=notrunc status=none
-expect segment-in-gap 1 "$k.gap: too large: segment 0 .* does not fit" --kernel "$k.gap" --mem 4096
+expect segment-in-gap 1 "$k.gap: segment 0 .* lies in the 32-bit MMIO gap" --kernel "$k.gap" --mem 4096
 cp "$GUEST" "$k.low" && printf '\x00\x10\x00\x00' | dd of="$k.low" bs=1 seek=$((64 + 24)) conv=notrunc status=none
 expect segment-below-1m 1 "$k.low: segment 0 at 0x1000 lies below 1 MiB" --kernel "$k.low"
 # Second PT_LOAD (phdr at 64+56) moved onto the first: overlapping segments.
 cp "$GUEST" "$k.ovl" && printf '\x00\x00\x10\x00' | dd of="$k.ovl" bs=1 seek=$((64 + 56 + 24)) conv=notrunc status=none
 expect overlapping-segments 1 "$k.ovl: segments [0-9]+ and [0-9]+ overlap" --kernel "$k.ovl"
+mkfifo "$k.fifo"
+expect fifo-kernel 1 "kernel $k.fifo: not a regular file" --kernel "$k.fifo"
 expect missing-initrd 1 "initrd $TMP/nope: No such file or directory" --kernel "$GUEST" --initrd "$TMP/nope"
 head -c $((20 * 1024 * 1024)) /dev/zero >"$TMP/big.initrd"
 expect initrd-too-large 1 "initrd $TMP/big.initrd: too large" --kernel "$GUEST" --initrd "$TMP/big.initrd" --mem 16

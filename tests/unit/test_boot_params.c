@@ -495,26 +495,31 @@ Test(cpu_tables, idt_is_empty)
 	cr_assert(gm_all(&gm, 0x520, 8, 0));
 }
 
-Test(cpu_tables, identity_map_of_first_gib)
+Test(cpu_tables, identity_map_of_first_4gib)
 {
 	cpu_tables_write(&gm, BOOT_LINUX64);
 	uint64_t pml4 = rd64(0x9000);
 	cr_assert_eq(pml4 & ~0xfffULL, 0xa000, "PML4[0] -> 0x%llx", (unsigned long long)pml4);
 	cr_assert_eq(pml4 & 3, 3, "PML4[0] present and writable");
-	uint64_t pdpt = rd64(0xa000);
-	cr_assert_eq(pdpt & ~0xfffULL, 0xb000, "PDPT[0] -> 0x%llx", (unsigned long long)pdpt);
-	cr_assert_eq(pdpt & 3, 3, "PDPT[0] present and writable");
-	cr_assert_eq(pdpt & 0x80, 0, "PDPT[0] points to a PD, not a 1 GiB page");
-	for (uint64_t i = 0; i < 512; i++)
-		cr_assert_eq(rd64(0xb000 + 8 * i), (i * 2 * MIB) | 0x83, "PD[%llu]",
+	for (uint64_t g = 0; g < 4; g++) {
+		uint64_t pdpt = rd64(0xa000 + 8 * g);
+		cr_assert_eq(pdpt & ~0xfffULL, 0xb000 + g * 0x1000, "PDPT[%llu] -> 0x%llx",
+			     (unsigned long long)g, (unsigned long long)pdpt);
+		cr_assert_eq(pdpt & 3, 3, "PDPT[%llu] present and writable", (unsigned long long)g);
+		cr_assert_eq(pdpt & 0x80, 0, "PDPT[%llu] points to a PD, not a 1 GiB page",
+			     (unsigned long long)g);
+	}
+	/* Every 2 MiB page of [0, 4 GiB) maps to itself. */
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		cr_assert_eq(rd64(0xb000 + 8 * i), (i * 2 * MIB) | 0x83, "PD entry %llu",
 			     (unsigned long long)i);
 }
 
 Test(cpu_tables, other_table_entries_are_not_present)
 {
 	cpu_tables_write(&gm, BOOT_LINUX64);
-	for (uint64_t i = 1; i < 512; i++) {
+	for (uint64_t i = 1; i < 512; i++)
 		cr_assert_eq(rd64(0x9000 + 8 * i) & 1, 0, "stale PML4[%llu]", (unsigned long long)i);
+	for (uint64_t i = 4; i < 512; i++)
 		cr_assert_eq(rd64(0xa000 + 8 * i) & 1, 0, "stale PDPT[%llu]", (unsigned long long)i);
-	}
 }
