@@ -16,6 +16,12 @@
 #   --kvm-check        only boot L1 and check /dev/kvm (no ember needed)
 #   --l1-dmesg         print L1's dmesg after the modules are loaded
 #   --keep             keep the per-run directory (initramfs, qemu stderr)
+#   --stdin            forward this script's stdin to the L1 console and give
+#                      that console to ember as its stdin (ember makes it raw),
+#                      so what is written here reaches the L2 serial console;
+#                      without it QEMU and ember read /dev/null. Use a pipe
+#                      or FIFO, not a terminal (timeout(1) runs QEMU in a
+#                      background process group)
 # EMBER_ARGS are passed to /ember in L1 verbatim (written to a file, not the
 # kernel command line); @KERNEL@ and @INITRD@ are replaced by the L1 paths.
 #
@@ -43,6 +49,7 @@ l1_kernel=${NESTED_L1_KERNEL:-}
 kvm_check=0
 l1_dmesg=0
 keep=${NESTED_KEEP:-0}
+stdin=0
 files=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -57,6 +64,7 @@ while [ $# -gt 0 ]; do
     --kvm-check) kvm_check=1; shift ;;
     --l1-dmesg) l1_dmesg=1; shift ;;
     --keep) keep=1; shift ;;
+    --stdin) stdin=1; shift ;;
     --) shift; break ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (EMBER_ARGS go after --)" ;;
@@ -165,6 +173,7 @@ for f in "${files[@]}"; do
   cp "$src" "$pl$dst"
 done
 [ $l1_dmesg = 0 ] || : >"$pl/nested.dmesg"
+[ $stdin = 0 ] || : >"$pl/ember.stdin"
 : >"$pl/ember.args"
 for a in "${ember_args[@]}"; do
   case $a in *$'\n'*) die "ember argument with a newline is not supported" ;; esac
@@ -181,13 +190,16 @@ cp "$base" "$img"
 out=$run/console.log
 log "booting L1 ($kver, TCG, ${l1_mem} MiB, timeout ${timeout_s}s)"
 t0=$(date +%s.%N)
+if [ $stdin = 1 ]; then exec 3<&0; else exec 3</dev/null; fi
 set +e
+# tr unbuffered: a caller reading the console as it comes sees every line at
+# once (with --stdin it answers what it reads).
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
   -M pc -accel tcg -cpu "${NESTED_QEMU_CPU:-EPYC,+svm,+npt}" -smp "$l1_cpus" -m "$l1_mem" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$l1_kernel" -initrd "$img" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off" \
-  </dev/null 2>"$run/qemu.err" | tr -d '\r' | tee "$out"
+  <&3 3<&- 2>"$run/qemu.err" | stdbuf -o0 tr -d '\r' | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
 t1=$(date +%s.%N)
