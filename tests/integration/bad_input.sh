@@ -66,6 +66,16 @@ cp "$GUEST" "$k.ovl" && printf '\x00\x00\x10\x00' | dd of="$k.ovl" bs=1 seek=$((
 expect overlapping-segments 1 "$k.ovl: segments [0-9]+ and [0-9]+ overlap" --kernel "$k.ovl"
 mkfifo "$k.fifo"
 expect fifo-kernel 1 "kernel $k.fifo: not a regular file" --kernel "$k.fifo"
+# A real bzImage (Debian's cloud kernel, installed by the build): cut short, and too big
+# for a 16 MiB guest once decompressed.
+bz=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)
+if [ -n "$bz" ]; then
+	head -c 1000000 "$bz" >"$k.bz"
+	expect truncated-bzimage 1 "$k.bz: truncated: kernel is [0-9]+ bytes, header says" --kernel "$k.bz"
+	expect bzimage-too-large 1 "$bz: too large: needs" --kernel "$bz" --mem 16
+else
+	skip bzimage-cases "no /boot/vmlinuz-* to cut"
+fi
 expect missing-initrd 1 "initrd $TMP/nope: No such file or directory" --kernel "$GUEST" --initrd "$TMP/nope"
 head -c $((20 * 1024 * 1024)) /dev/zero >"$TMP/big.initrd"
 expect initrd-too-large 1 "initrd $TMP/big.initrd: too large" --kernel "$GUEST" --initrd "$TMP/big.initrd" --mem 16
