@@ -55,6 +55,7 @@ static int vmm_build(struct vm *vm, const struct vm_config *cfg, struct errbuf *
 	struct boot_image bi;
 	if (vm_create(vm, cfg->mem_mib * MIB, cfg->vcpus, e) < 0 ||
 	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
+	    debug_exit_create(vm, e) < 0 ||
 	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
 	    vmm_prepare_entry(vm, cfg, &bi, e) < 0)
 		return -1;

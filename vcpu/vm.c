@@ -138,17 +138,6 @@ static void vm_on_stop(void *opaque, uint32_t events)
 		vm->loop.stop = true;
 }
 
-static void debug_exit_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
-			   bool is_write)
-{
-	(void)offset;
-	(void)size;
-	if (is_write)
-		vm_request_stop(opaque, data[0]);
-	else
-		data[0] = 0;
-}
-
 int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf *e)
 {
 	uint64_t t_start = vm->t_start_ns, t_start_tsc = vm->t_start_tsc;
@@ -181,9 +170,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf 
 	if (bus_register(&vm->mmio, IOAPIC_BASE, IOAPIC_SIZE, ioapic_mmio, &vm->ioapic, "ioapic",
 			 e) < 0)
 		return -1;
-	/* The guest's way to end the VM with a status: one byte out to this port. */
-	return bus_register(&vm->pio, LAYOUT_DEBUG_EXIT_PORT, 1, debug_exit_pio, vm, "debug-exit",
-			    e);
+	return 0;
 }
 
 int vm_create_vcpus(struct vm *vm, struct errbuf *e)

@@ -70,6 +70,9 @@ int vm_run(struct vm *vm, struct errbuf *e);
 /* Any thread: end the VM with status (the first request wins). */
 void vm_request_stop(struct vm *vm, int status);
 
+/* debug_exit.c: one byte out to port 0xf4 ends the VM with that byte as exit status. */
+int debug_exit_create(struct vm *vm, struct errbuf *e);
+
 /* vcpu.c */
 int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e);
 void *vcpu_thread(void *arg);

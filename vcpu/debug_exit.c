@@ -1,0 +1,23 @@
+/*
+ * The debug-exit port: how guest-min (or any test guest) ends the VM with a status of its
+ * choosing. The same port as QEMU's isa-debug-exit, so one guest binary serves both.
+ */
+#include "../boot/layout.h"
+#include "vm.h"
+
+static void debug_exit_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
+			   bool is_write)
+{
+	(void)offset;
+	(void)size;
+	if (is_write)
+		vm_request_stop(opaque, data[0]);
+	else
+		data[0] = 0;
+}
+
+int debug_exit_create(struct vm *vm, struct errbuf *e)
+{
+	return bus_register(&vm->pio, LAYOUT_DEBUG_EXIT_PORT, 1, debug_exit_pio, vm, "debug-exit",
+			    e);
+}
