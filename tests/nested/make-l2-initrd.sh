@@ -20,13 +20,9 @@ fi
 mkdir -p "$(dirname "$out")"
 st=$(mktemp -d "${TMPDIR:-/tmp}/l2-initrd.XXXXXX")
 trap 'rm -rf "$st" "$st.cpio.gz"' EXIT
-mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp}
-cp "$busybox" "$st/bin/busybox"
-"$busybox" --list-full | while read -r a; do
-  [ -e "$st/$a" ] || ln -s /bin/busybox "$st/$a"
-done
-cp "$here/l2-init" "$st/init"
-chmod 755 "$st/init"
+# shellcheck source=tests/nested/rootfs.bash
+. "$here/rootfs.bash"
+busybox_rootfs "$st" "$busybox" "$here/l2-init"
 mknod "$st/dev/console" c 5 1 2>/dev/null || true
 (cd "$st" && find . -print0 | LC_ALL=C sort -z |
    cpio --null -o -H newc --quiet -R 0:0) | gzip -9 >"$st.cpio.gz"

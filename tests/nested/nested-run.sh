@@ -116,13 +116,9 @@ if [ ! -f "$base" ]; then
   log "building L1 base initramfs for $kver -> $base"
   st=$(mktemp -d "$work/l1-stage.XXXXXX")
   trap 'rm -rf "$st" "$st.cpio.gz"' EXIT
-  mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,l2,lib/modules}
-  cp "$busybox" "$st/bin/busybox"
-  "$busybox" --list-full | while read -r a; do
-    [ -e "$st/$a" ] || ln -s /bin/busybox "$st/$a"
-  done
-  cp "$here/l1-init" "$st/init"
-  chmod 755 "$st/init"
+  # shellcheck source=tests/nested/rootfs.bash
+  . "$here/rootfs.bash"
+  busybox_rootfs "$st" "$busybox" "$here/l1-init" l2 lib/modules
   order=()
   for m in $mods; do
     b=$(basename "$m")
