@@ -50,7 +50,7 @@
 	.globl gm_entry64
 	.type gm_entry64, @function
 gm_entry64:
-	/* Time first: the monitor zeroed the TSC just before starting us. */
+	/* Time first: main.c turns this into time since ember started (ember.* params). */
 	lfence
 	rdtsc
 	movl %eax, gm_entry_tsc
