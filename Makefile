@@ -10,7 +10,7 @@ EMBER_SRCS := vmm.c \
 	api/config.c api/flags.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
-	lib/event_loop.c lib/guest_mem.c lib/log.c \
+	lib/event_loop.c lib/guest_mem.c lib/log.c lib/rate_limiter.c \
 	vcpu/bus.c vcpu/cpuid.c vcpu/debug_exit.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \
 	vcpu/vcpu.c vcpu/vm.c
 # Everything but main: what the unit tests link against.
