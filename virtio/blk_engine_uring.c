@@ -1,0 +1,375 @@
+/*
+ * The asynchronous engine: io_uring through liburing. A request takes one of `depth`
+ * slots and an SQE; blk_engine_kick submits what was prepared with one io_uring_submit.
+ * The kernel signals completions on an eventfd registered with the ring; the event
+ * loop runs uring_handle, which reaps every CQE and calls `done`.
+ *
+ * A short read or write is continued: the rest of the iovec array goes into a copy
+ * made for that slot (only then) and is resubmitted at the advanced offset. A read
+ * that then returns 0 met the end of the file and completes with what it read.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "blk_engine.h"
+
+#define NO_SLOT UINT_MAX
+
+struct uring_slot {
+	enum blk_op op;
+	uint64_t offset;
+	const struct iovec *iov;
+	unsigned iovcnt;
+	uint64_t total;       /* READ, WRITE: bytes asked for */
+	uint64_t done;        /* READ, WRITE: bytes transferred so far */
+	struct iovec *rest;   /* what is left after a short transfer; NULL until one */
+	int early_error;      /* refused before the kernel saw it: completes through a NOP */
+	void *cookie;
+	unsigned next_free;
+};
+
+struct uring_engine {
+	struct blk_engine base;
+	struct io_uring ring;
+	bool ring_up;
+	int efd;
+	struct event_loop *loop;
+	bool in_loop;
+	struct event_handler handler;
+	struct uring_slot *slots;
+	unsigned depth;
+	unsigned free_head;
+};
+
+static struct uring_engine *to_uring(struct blk_engine *eng)
+{
+	return (struct uring_engine *)eng;
+}
+
+/* ---------------------------------------------------------------- slots */
+
+static struct uring_slot *slot_get(struct uring_engine *u)
+{
+	if (u->free_head == NO_SLOT)
+		return NULL;
+	struct uring_slot *s = &u->slots[u->free_head];
+	u->free_head = s->next_free;
+	return s;
+}
+
+static void slot_put(struct uring_engine *u, struct uring_slot *s)
+{
+	free(s->rest);
+	s->rest = NULL;
+	s->next_free = (unsigned)(s - u->slots);
+	u->free_head = s->next_free;
+}
+
+/* The slot goes back first, so that `done` can submit straight away. */
+static void slot_finish(struct uring_engine *u, struct uring_slot *s, int64_t result)
+{
+	void *cookie = s->cookie;
+	slot_put(u, s);
+	u->base.inflight--;
+	u->base.done(u->base.ctx, cookie, result);
+}
+
+/* ---------------------------------------------------------------- submission */
+
+/* Prepares the (rest of the) read or write of s at offset + done. */
+static int prep_rw(struct uring_engine *u, struct uring_slot *s, struct io_uring_sqe *sqe)
+{
+	const struct iovec *iov = s->iov;
+	unsigned cnt = s->iovcnt;
+	if (s->done > 0) {
+		if (!s->rest && !(s->rest = malloc(sizeof(*s->rest) * s->iovcnt)))
+			return -ENOMEM;
+		unsigned idx = 0;
+		size_t skip = 0;
+		blk_iov_advance(s->iov, s->iovcnt, &idx, &skip, (size_t)s->done);
+		cnt = s->iovcnt - idx;
+		memcpy(s->rest, s->iov + idx, sizeof(*s->rest) * cnt);
+		s->rest[0].iov_base = (char *)s->rest[0].iov_base + skip;
+		s->rest[0].iov_len -= skip;
+		iov = s->rest;
+	}
+	if (s->op == BLK_OP_READ)
+		io_uring_prep_readv(sqe, u->base.fd, iov, cnt, s->offset + s->done);
+	else
+		io_uring_prep_writev(sqe, u->base.fd, iov, cnt, s->offset + s->done);
+	return 0;
+}
+
+/*
+ * io_uring takes offset -1 as "the file position", so offsets beyond INT64_MAX must
+ * never reach it; they, like sizes that overflow, fail with -EINVAL as sync does.
+ */
+static int check_rw(const struct blk_req *r, uint64_t *total)
+{
+	if (r->iovcnt > IOV_MAX)
+		return -EINVAL;
+	*total = 0;
+	for (unsigned i = 0; i < r->iovcnt; i++)
+		if (__builtin_add_overflow(*total, r->iov[i].iov_len, total))
+			return -EINVAL;
+	uint64_t end;
+	if (__builtin_add_overflow(r->offset, *total, &end) || end > INT64_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static void prep_request(struct uring_engine *u, struct uring_slot *s, const struct blk_req *r,
+			 struct io_uring_sqe *sqe)
+{
+	int fd = u->base.fd;
+	switch (r->op) {
+	case BLK_OP_READ:
+	case BLK_OP_WRITE:
+		s->early_error = check_rw(r, &s->total);
+		if (!s->early_error)
+			s->early_error = prep_rw(u, s, sqe);
+		break;
+	case BLK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_OP_DISCARD:
+	case BLK_OP_WRITE_ZEROES:
+		if (r->offset > INT64_MAX || r->len > INT64_MAX)
+			s->early_error = -EINVAL;
+		else
+			io_uring_prep_fallocate(sqe, fd, blk_engine_falloc_mode(r), (off_t)r->offset,
+						(off_t)r->len);
+		break;
+	default:
+		s->early_error = -EINVAL;
+		break;
+	}
+	if (s->early_error)
+		io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, s);
+}
+
+static int uring_submit(struct blk_engine *eng, const struct blk_req *r)
+{
+	struct uring_engine *u = to_uring(eng);
+	struct uring_slot *s = slot_get(u);
+	if (!s)
+		return -EAGAIN;
+	/* Cannot be NULL while a slot is free (the SQ has >= depth entries); cheap to check. */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe) {
+		slot_put(u, s);
+		return -EAGAIN;
+	}
+	*s = (struct uring_slot){
+		.op = r->op, .offset = r->offset, .iov = r->iov, .iovcnt = r->iovcnt,
+		.cookie = r->cookie, .next_free = NO_SLOT,
+	};
+	prep_request(u, s, r, sqe);
+	eng->inflight++;
+	return 0;
+}
+
+/*
+ * Submits everything in the SQ. -EAGAIN/-EBUSY (kernel short of memory, CQ overflow)
+ * leave the SQEs there for the next kick or reap; anything else is a bug to report.
+ */
+static void submit_pending(struct uring_engine *u)
+{
+	while (io_uring_sq_ready(&u->ring) > 0) {
+		int ret = io_uring_submit(&u->ring);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+			log_once(LOG_ERROR, "block engine async: io_uring_submit: %s", strerror(-ret));
+		if (ret <= 0)
+			return;
+	}
+}
+
+static void uring_kick(struct blk_engine *eng)
+{
+	submit_pending(to_uring(eng));
+}
+
+/* ---------------------------------------------------------------- completion */
+
+/* Continues a short read or write, or says how it ends. */
+static void complete_rw(struct uring_engine *u, struct uring_slot *s, int res)
+{
+	if (res == 0) {
+		/* A read at the end of the file; a write of nothing would repeat forever. */
+		slot_finish(u, s, s->op == BLK_OP_READ ? (int64_t)s->done : -EIO);
+		return;
+	}
+	s->done += (uint64_t)res;
+	if (s->done >= s->total) {
+		slot_finish(u, s, (int64_t)s->done);
+		return;
+	}
+	/* This slot's own SQE was consumed, so the SQ has room (see uring_submit). */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe) {
+		slot_finish(u, s, -EIO);
+		return;
+	}
+	int err = prep_rw(u, s, sqe);
+	if (err) {
+		s->early_error = err;
+		io_uring_prep_nop(sqe);
+	}
+	io_uring_sqe_set_data(sqe, s);
+}
+
+static void complete_one(struct uring_engine *u, struct uring_slot *s, int res)
+{
+	if (s->early_error)
+		slot_finish(u, s, s->early_error);
+	else if (res < 0)
+		slot_finish(u, s, res);
+	else if (s->op == BLK_OP_READ || s->op == BLK_OP_WRITE)
+		complete_rw(u, s, res);
+	else
+		slot_finish(u, s, 0);
+}
+
+/* Completes every CQE there is; each is marked seen before `done` runs. */
+static void reap(struct uring_engine *u)
+{
+	struct io_uring_cqe *cqe;
+	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+		struct uring_slot *s = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		complete_one(u, s, res);
+	}
+	submit_pending(u); /* continuations of short transfers, and any stragglers */
+}
+
+static void uring_handle(void *opaque, uint32_t events)
+{
+	(void)events;
+	struct uring_engine *u = opaque;
+	uint64_t count;
+	if (read(u->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_once(LOG_ERROR, "block engine async: read eventfd: %s", strerror(errno));
+	reap(u);
+}
+
+static void uring_drain(struct blk_engine *eng)
+{
+	struct uring_engine *u = to_uring(eng);
+	while (eng->inflight > 0) {
+		submit_pending(u);
+		struct io_uring_cqe *cqe;
+		int ret = io_uring_wait_cqe(&u->ring, &cqe);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0) {
+			log_error("block engine async: waiting for %u requests: %s", eng->inflight,
+				  strerror(-ret));
+			return;
+		}
+		reap(u);
+	}
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static void uring_free(struct uring_engine *u)
+{
+	if (u->in_loop)
+		event_loop_del(u->loop, u->efd);
+	if (u->ring_up)
+		io_uring_queue_exit(&u->ring);
+	if (u->efd >= 0)
+		close(u->efd);
+	if (u->slots)
+		for (unsigned i = 0; i < u->depth; i++)
+			free(u->slots[i].rest);
+	free(u->slots);
+	free(u);
+}
+
+static void uring_close(struct blk_engine *eng)
+{
+	uring_drain(eng);
+	uring_free(to_uring(eng));
+}
+
+/* SUBMIT_ALL (Linux 5.18) keeps one bad SQE from holding back the rest of a batch. */
+static int ring_init(struct uring_engine *u, struct errbuf *e)
+{
+	int ret = io_uring_queue_init(u->depth, &u->ring, IORING_SETUP_SUBMIT_ALL);
+	if (ret == -EINVAL)
+		ret = io_uring_queue_init(u->depth, &u->ring, 0);
+	if (ret < 0)
+		return errf(e, "block engine async: io_uring_queue_init(%u): %s%s", u->depth,
+			    strerror(-ret),
+			    ret == -ENOSYS || ret == -EPERM ?
+				    " (io_uring disabled or unsupported here; use engine=sync)" :
+				    "");
+	u->ring_up = true;
+	return 0;
+}
+
+static int uring_setup(struct uring_engine *u, struct errbuf *e)
+{
+	if (ring_init(u, e) < 0)
+		return -1;
+	u->slots = calloc(u->depth, sizeof(*u->slots));
+	if (!u->slots)
+		return errf(e, "block engine async: out of memory for %u requests", u->depth);
+	for (unsigned i = 0; i < u->depth; i++)
+		u->slots[i].next_free = i + 1 < u->depth ? i + 1 : NO_SLOT;
+	u->free_head = 0;
+	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->efd < 0)
+		return errf(e, "block engine async: eventfd: %s", strerror(errno));
+	int ret = io_uring_register_eventfd(&u->ring, u->efd);
+	if (ret < 0)
+		return errf(e, "block engine async: io_uring_register_eventfd: %s", strerror(-ret));
+	u->handler = (struct event_handler){ .fn = uring_handle, .opaque = u };
+	if (event_loop_add(u->loop, u->efd, EPOLLIN, &u->handler) < 0)
+		return errf(e, "block engine async: adding the eventfd to the event loop: %s",
+			    strerror(errno));
+	u->in_loop = true;
+	return 0;
+}
+
+static int uring_open(struct blk_engine **out, int fd, struct event_loop *loop, unsigned depth,
+		      blk_complete_fn done, void *ctx, struct errbuf *e)
+{
+	if (!loop)
+		return errf(e, "block engine async: needs the event loop");
+	struct uring_engine *u = calloc(1, sizeof(*u));
+	if (!u)
+		return errf(e, "block engine async: out of memory");
+	u->base = (struct blk_engine){
+		.ops = &blk_engine_uring_ops, .fd = fd, .done = done, .ctx = ctx,
+	};
+	u->efd = -1;
+	u->loop = loop;
+	u->depth = depth;
+	if (uring_setup(u, e) < 0) {
+		uring_free(u);
+		return -1;
+	}
+	*out = &u->base;
+	return 0;
+}
+
+const struct blk_engine_ops blk_engine_uring_ops = {
+	.name = "async",
+	.open = uring_open,
+	.submit = uring_submit,
+	.kick = uring_kick,
+	.drain = uring_drain,
+	.close = uring_close,
+};
