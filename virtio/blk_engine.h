@@ -15,6 +15,9 @@
  * continued until the request is whole (sync: at once; async: the remainder is
  * resubmitted), so a short WRITE only ever ends in an error. -EOPNOTSUPP from a file
  * system or device that cannot discard or zero a range is passed up as it is.
+ * Ranges beyond INT64_MAX, more than IOV_MAX iovecs or iovec lengths that overflow
+ * complete with -EINVAL without reaching the kernel (io_uring would take offset -1 as
+ * "the file position"); a DISCARD or WRITE_ZEROES of length 0 gets the kernel's -EINVAL.
  *
  * Operations:
  *   READ, WRITE       iov/iovcnt at offset; iovcnt at most IOV_MAX
@@ -27,10 +30,10 @@
  *   - Every call for one engine happens on one thread, the event thread (the async
  *     completions run there): there is no locking.
  *   - The iovecs and the memory they point to stay valid until `done` is called for
- *     the request; `done` may submit new requests and kick.
+ *     the request; `done` may submit new requests and kick, but not drain or close.
  *   - At most `depth` requests are queued or in flight; blk_engine_submit returns
  *     -EAGAIN beyond that (sync never does). Queued requests go to the kernel on the
- *     next blk_engine_kick (and at the latest when the engine reaps completions).
+ *     next blk_engine_kick, or earlier when the engine reaps completions.
  *   - blk_engine_drain and blk_engine_close wait for everything in flight and call
  *     `done` for each before they return.
  */
