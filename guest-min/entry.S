@@ -2,7 +2,9 @@
  * guest-min entry points.
  *
  *   gm_entry64  (ELF e_entry)  ember, Linux 64-bit boot protocol style:
- *               long mode, paging with >= 1 GiB identity map, RSI = boot_params.
+ *               long mode, paging with >= 1 GiB identity map, RSI = boot_params
+ *               (ember maps 4 GiB; guest-min walks the tables before touching
+ *               anything above 1 GiB, see gm_range_mapped).
  *   gm_entry32  (PVH ELF note) QEMU microvm / PVH loaders:
  *               32-bit protected mode, paging off, EBX = hvm_start_info.
  *
@@ -20,7 +22,14 @@
 
 #define PTE_P     (1 << 0)
 #define PTE_W     (1 << 1)
+#define PTE_PWT   (1 << 3)
+#define PTE_PCD   (1 << 4)
 #define PTE_PS    (1 << 7)
+
+/* The PVH path maps [0, 4 GiB): 4 page directories of 2 MiB pages. */
+#define PD_COUNT        4
+#define MMIO_FIRST_PDE  (3 * 512)	/* 3 GiB / 2 MiB: start of the MMIO gap */
+#define CPUID_PDPE1GB   (1 << 26)	/* CPUID 0x80000001 EDX: 1 GiB pages */
 
 #define GDT_CODE64 0x08
 #define GDT_DATA   0x10
@@ -104,8 +113,14 @@ gm_entry32:
 	movl $gm_stack_top, %esp
 
 	/*
-	 * PML4[0] -> PDPT, PDPT[0] -> PD, PD = 512 x 2 MiB = first 1 GiB.
-	 * The tables are in .noinit, so the two sparse ones are cleared here.
+	 * Identity map of the first 4 GiB, like ember's own boot tables: RAM in
+	 * the first 3 GiB and the 32-bit MMIO gap [3 GiB, 4 GiB) where the
+	 * virtio-mmio devices live, the gap uncached (PCD|PWT).  PML4[0] ->
+	 * PDPT; with 1 GiB pages (CPUID 0x80000001 EDX bit 26) the PDPT's first
+	 * four entries are the whole map, otherwise PDPT[0..3] -> 4 PDs of 512
+	 * x 2 MiB.  Under an instruction-by-instruction hypervisor the 2048
+	 * PD entries cost milliseconds, hence the 1 GiB path.  Only the two
+	 * sparse tables are cleared (they are in .noinit).
 	 */
 	movl $gm_pml4, %edi
 	movl $(2 * 4096 / 4), %ecx
@@ -115,20 +130,49 @@ gm_entry32:
 	movl $gm_pdpt, %eax
 	orl $(PTE_P | PTE_W), %eax
 	movl %eax, gm_pml4
-	movl $gm_pd, %eax
-	orl $(PTE_P | PTE_W), %eax
-	movl %eax, gm_pdpt
 
-	xorl %ecx, %ecx
+	movl $0x80000000, %eax
+	cpuid
+	cmpl $0x80000001, %eax
+	jb 3f
+	movl $0x80000001, %eax
+	cpuid
+	testl $CPUID_PDPE1GB, %edx
+	jz 3f
+
+	movl $(PTE_P | PTE_W | PTE_PS), gm_pdpt
+	movl $(0x40000000 | PTE_P | PTE_W | PTE_PS), gm_pdpt + 8
+	movl $(0x80000000 | PTE_P | PTE_W | PTE_PS), gm_pdpt + 16
+	movl $(0xc0000000 | PTE_P | PTE_W | PTE_PS | PTE_PWT | PTE_PCD), gm_pdpt + 24
+	jmp 5f
+
+3:	xorl %ecx, %ecx
 1:	movl %ecx, %eax
-	shll $21, %eax
-	orl $(PTE_P | PTE_W | PTE_PS), %eax
-	movl %eax, gm_pd(, %ecx, 8)
-	movl $0, gm_pd + 4(, %ecx, 8)
+	shll $12, %eax
+	addl $gm_pd, %eax
+	orl $(PTE_P | PTE_W), %eax
+	movl %eax, gm_pdpt(, %ecx, 8)
 	incl %ecx
-	cmpl $512, %ecx
+	cmpl $PD_COUNT, %ecx
 	jb 1b
 
+	movl $gm_pd, %edi
+	movl $(PTE_P | PTE_W | PTE_PS), %eax
+	xorl %edx, %edx
+1:	movl %eax, (%edi)
+	movl %edx, 4(%edi)
+	addl $0x200000, %eax
+	addl $8, %edi
+	cmpl $(gm_pd + MMIO_FIRST_PDE * 8), %edi
+	jb 1b
+	orl $(PTE_PWT | PTE_PCD), %eax
+1:	movl %eax, (%edi)
+	movl %edx, 4(%edi)
+	addl $0x200000, %eax
+	addl $8, %edi
+	cmpl $(gm_pd + PD_COUNT * 4096), %edi
+	jb 1b
+5:
 	lgdt gm_gdt_desc
 
 	movl %cr4, %eax
@@ -197,7 +241,7 @@ gm_pml4:
 gm_pdpt:
 	.skip 4096
 gm_pd:
-	.skip 4096
+	.skip PD_COUNT * 4096
 
 	.balign 16
 gm_stack:

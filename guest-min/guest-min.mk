@@ -15,7 +15,8 @@ GUEST_MIN_OBJDIR := $(BUILD)/guest-min.d
 GUEST_MIN_CC     := gcc
 GUEST_MIN_LD     := ld
 
-GUEST_MIN_CSRCS  := boot.c main.c serial.c lib.c
+GUEST_MIN_CSRCS  := boot.c main.c serial.c lib.c clock.c virtio.c virtio_blk.c \
+	prog_blk.c prog_net.c prog_hostile.c
 GUEST_MIN_SSRCS  := entry.S
 GUEST_MIN_COBJS  := $(GUEST_MIN_CSRCS:%.c=$(GUEST_MIN_OBJDIR)/%.o)
 GUEST_MIN_SOBJS  := $(GUEST_MIN_SSRCS:%.S=$(GUEST_MIN_OBJDIR)/%.o)

@@ -6,6 +6,7 @@
  * its arguments.  No program means "hello".
  */
 #include "guest-min.h"
+#include "virtio.h"
 
 /* QEMU's isa-debug-exit,iobase=0xf4 exits with (v << 1) | 1; ember with v. */
 #define EXIT_PORT 0xf4
@@ -28,6 +29,38 @@ const char *gm_param(const struct gm_ctx *c, const char *key)
 		if (gm_streq(c->param_key[i], key))
 			return c->param_val[i];
 	return NULL;
+}
+
+const char *gm_param_next(const struct gm_ctx *c, const char *key, int *pos)
+{
+	for (; *pos < c->nparams; (*pos)++)
+		if (gm_streq(c->param_key[*pos], key))
+			return c->param_val[(*pos)++];
+	return NULL;
+}
+
+bool gm_param_bool(const struct gm_ctx *c, const char *key)
+{
+	const char *v = gm_param(c, key);
+
+	return v && (!*v || gm_streq(v, "1") || gm_streq(v, "y") || gm_streq(v, "yes") ||
+		     gm_streq(v, "on") || gm_streq(v, "true"));
+}
+
+bool gm_param_u64(const struct gm_ctx *c, const char *key, uint64_t max, uint64_t def,
+		  uint64_t *out)
+{
+	const char *v = gm_param(c, key);
+
+	if (!v) {
+		*out = def;
+		return true;
+	}
+	if (gm_parse_u64(v, max, out))
+		return true;
+	gm_printf("guest-min: %s=%s: need a decimal number up to %llu\n", key, v,
+		  (unsigned long long)max);
+	return false;
 }
 
 static bool is_space(char ch)
@@ -76,17 +109,6 @@ static void parse_cmdline(struct gm_ctx *c, const char *cmdline)
 	}
 }
 
-/* Microseconds without overflowing the multiply; khz must be non-zero. */
-static uint64_t tsc_to_us(uint64_t tsc, uint64_t khz)
-{
-	uint64_t q = tsc / khz, r = tsc % khz;
-
-	if (q > (UINT64_MAX - 1000) / 1000)
-		return UINT64_MAX;
-	/* r < khz <= UINT32_MAX, so r * 1000 cannot overflow. */
-	return q * 1000 + r * 1000 / khz;
-}
-
 /*
  * Two clocks are possible: on hardware KVM the guest TSC was set to 0 when ember set up
  * the vCPU (ember.setup_us after its start); on a nested hypervisor that does not offset
@@ -96,9 +118,9 @@ static uint64_t tsc_to_us(uint64_t tsc, uint64_t khz)
 static uint64_t since_ember_start_us(uint64_t tsc, uint64_t khz, bool have_start,
 				     uint64_t start_tsc, uint64_t setup_us)
 {
-	if (have_start && tsc >= start_tsc && tsc_to_us(tsc - start_tsc, khz) < 60000000ULL)
-		return tsc_to_us(tsc - start_tsc, khz);
-	return setup_us + tsc_to_us(tsc, khz);
+	if (have_start && tsc >= start_tsc && gm_tsc_to_us(tsc - start_tsc, khz) < 60000000ULL)
+		return gm_tsc_to_us(tsc - start_tsc, khz);
+	return setup_us + gm_tsc_to_us(tsc, khz);
 }
 
 static void print_boot_timings(const struct gm_ctx *c, uint64_t greet_tsc)
@@ -157,21 +179,11 @@ static int prog_exit(const struct gm_ctx *c)
 	return (int)status;
 }
 
-/* Seconds as TSC ticks, from ember.tsc_khz or, without it, an assumed 3 GHz. */
-static uint64_t seconds_to_tsc(const struct gm_ctx *c, uint64_t seconds)
-{
-	uint64_t khz;
-
-	if (!gm_parse_u64(gm_param(c, "ember.tsc_khz"), UINT32_MAX, &khz) || khz == 0)
-		khz = 3000000;
-	return seconds * khz * 1000;
-}
-
 /* Reads one line from the serial port and prints it back: the input path. */
 static int prog_read(const struct gm_ctx *c)
 {
 	static char line[256];
-	uint64_t deadline = gm_rdtsc() + seconds_to_tsc(c, 30);
+	uint64_t deadline = gm_rdtsc() + gm_ms_to_tsc(c, 30000);
 	size_t n = 0;
 
 	for (;;) {
@@ -207,6 +219,16 @@ static const struct gm_program programs[] = {
 	{ "exit",  prog_exit },
 	{ "read",  prog_read },
 	{ "reboot", prog_reboot },
+	{ "blk", prog_blk },
+	{ "net", prog_net },
+	{ "hostile-loop", prog_hostile_loop },
+	{ "hostile-oob", prog_hostile_oob },
+	{ "hostile-wrap", prog_hostile_wrap },
+	{ "hostile-index", prog_hostile_index },
+	{ "hostile-notify", prog_hostile_notify },
+	{ "hostile-config", prog_hostile_config },
+	{ "hostile-reset", prog_hostile_reset },
+	{ "hostile-indirect", prog_hostile_indirect },
 };
 
 void gm_main(const char *cmdline, enum gm_boot how)
