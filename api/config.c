@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ void config_free(struct vm_config *cfg)
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		free(cfg->drives[i].path);
 	config_init(cfg);
 }
 
@@ -82,18 +85,155 @@ int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf
 	return 0;
 }
 
-int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e)
+int config_check_id(const char *what, const char *id, struct errbuf *e)
 {
 	size_t n = strlen(id);
 	if (n == 0 || n > CONFIG_MAX_ID)
-		return errf(e, "id must be 1-%d characters", CONFIG_MAX_ID);
+		return errf(e, "%s must be 1-%d characters", what, CONFIG_MAX_ID);
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '_'))
-			return errf(e, "id '%s' may hold only letters, digits, '-' and '_'", id);
+			return errf(e, "%s '%s' may hold only letters, digits, '-' and '_'", what,
+				    id);
 	}
-	memcpy(cfg->id, id, n + 1);
+	return 0;
+}
+
+int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e)
+{
+	if (config_check_id("id", id, e) < 0)
+		return -1;
+	memcpy(cfg->id, id, strlen(id) + 1);
+	return 0;
+}
+
+static int config_check_bucket(const char *what, const char *id,
+			       const struct token_bucket_config *b, struct errbuf *e)
+{
+	if (b->size > INT64_MAX || b->one_time_burst > INT64_MAX ||
+	    b->refill_time_ms > UINT64_MAX / 1000000)
+		return errf(e, "%s '%s': rate limiter value out of range", what, id);
+	return 0;
+}
+
+static int config_check_limiter(const char *what, const char *id,
+				const struct rate_limiter_config *rl, struct errbuf *e)
+{
+	return config_check_bucket(what, id, &rl->bandwidth, e) < 0 ||
+			       config_check_bucket(what, id, &rl->ops, e) < 0 ?
+		       -1 :
+		       0;
+}
+
+static unsigned config_devices(const struct vm_config *cfg)
+{
+	return cfg->ndrives + cfg->nnets;
+}
+
+static int config_find_drive(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if (strcmp(cfg->drives[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int config_put_drive(struct vm_config *cfg, const struct drive_config *d, struct errbuf *e)
+{
+	if (config_check_id("drive id", d->id, e) < 0 ||
+	    config_check_limiter("drive", d->id, &d->rate_limiter, e) < 0)
+		return -1;
+	if (!d->path || !*d->path)
+		return errf(e, "drive '%s': path is empty", d->id);
+	int at = config_find_drive(cfg, d->id);
+	for (unsigned i = 0; d->is_root && i < cfg->ndrives; i++)
+		if (cfg->drives[i].is_root && (int)i != at)
+			return errf(e, "drive '%s': drive '%s' is already the root device", d->id,
+				    cfg->drives[i].id);
+	if (at < 0 && config_devices(cfg) == CONFIG_MAX_DEVICES)
+		return errf(e, "drive '%s': at most %d drives and network interfaces", d->id,
+			    CONFIG_MAX_DEVICES);
+	char *path = strdup(d->path);
+	if (!path)
+		return errf(e, "drive '%s': out of memory", d->id);
+	if (at < 0)
+		at = (int)cfg->ndrives++;
+	else
+		free(cfg->drives[at].path);
+	cfg->drives[at] = *d;
+	cfg->drives[at].path = path;
+	return 0;
+}
+
+static int config_find_net(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (strcmp(cfg->nets[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int config_check_net_unique(const struct vm_config *cfg, const struct net_config *n,
+				   int at, struct errbuf *e)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		const struct net_config *o = &cfg->nets[i];
+		if ((int)i == at)
+			continue;
+		if (strcmp(o->tap, n->tap) == 0)
+			return errf(e, "network interface '%s': TAP '%s' is already used by '%s'",
+				    n->id, n->tap, o->id);
+		if (n->has_mac && o->has_mac && memcmp(o->mac, n->mac, 6) == 0)
+			return errf(e, "network interface '%s': MAC is already used by '%s'",
+				    n->id, o->id);
+	}
+	return 0;
+}
+
+int config_put_net(struct vm_config *cfg, const struct net_config *n, struct errbuf *e)
+{
+	if (config_check_id("network interface id", n->id, e) < 0 ||
+	    config_check_limiter("network interface", n->id, &n->rx, e) < 0 ||
+	    config_check_limiter("network interface", n->id, &n->tx, e) < 0)
+		return -1;
+	size_t len = strnlen(n->tap, sizeof(n->tap));
+	if (len == 0 || len >= IFNAMSIZ)
+		return errf(e, "network interface '%s': TAP name must be 1-%d characters", n->id,
+			    IFNAMSIZ - 1);
+	int at = config_find_net(cfg, n->id);
+	if (config_check_net_unique(cfg, n, at, e) < 0)
+		return -1;
+	if (at < 0 && config_devices(cfg) == CONFIG_MAX_DEVICES)
+		return errf(e, "network interface '%s': at most %d drives and network interfaces",
+			    n->id, CONFIG_MAX_DEVICES);
+	if (at < 0)
+		at = (int)cfg->nnets++;
+	cfg->nets[at] = *n;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int config_parse_mac(const char *str, uint8_t mac[6], struct errbuf *e)
+{
+	const char *s = str;
+	for (int i = 0; i < 6; i++, s += 3) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+		char sep = lo < 0 ? 0 : s[2];
+		if (lo < 0 || sep != (i == 5 ? '\0' : ':'))
+			return errf(e, "MAC '%s' is not six hex bytes like 06:00:ac:10:00:02", str);
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
 	return 0;
 }
 

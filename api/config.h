@@ -8,8 +8,12 @@
 
 #include <stdint.h>
 
+#include <net/if.h>
+#include <stdbool.h>
+
 #include "../lib/error.h"
 #include "../lib/log.h"
+#include "../lib/rate_limiter.h"
 
 #define CONFIG_MAX_VCPUS 32
 #define CONFIG_MIN_MEM_MIB 16
@@ -17,6 +21,29 @@
 #define CONFIG_DEFAULT_VCPUS 1
 #define CONFIG_DEFAULT_MEM_MIB 128
 #define CONFIG_MAX_ID 64
+/* Every drive and network interface takes one virtio-mmio slot and IOAPIC pin (5-23). */
+#define CONFIG_MAX_DEVICES 19
+
+enum drive_engine { DRIVE_ENGINE_SYNC, DRIVE_ENGINE_ASYNC };
+
+/* A virtio-blk drive (Firecracker's PUT /drives/{id}). */
+struct drive_config {
+	char id[CONFIG_MAX_ID + 1];
+	char *path; /* host file or block device */
+	bool read_only;
+	bool is_root; /* ember adds root=/dev/vdX and ro/rw to the kernel command line */
+	enum drive_engine engine;
+	struct rate_limiter_config rate_limiter;
+};
+
+/* A virtio-net interface on a TAP (Firecracker's PUT /network-interfaces/{id}). */
+struct net_config {
+	char id[CONFIG_MAX_ID + 1];
+	char tap[IFNAMSIZ];
+	bool has_mac; /* without one the guest picks its own */
+	uint8_t mac[6];
+	struct rate_limiter_config rx, tx;
+};
 
 struct vm_config {
 	char *kernel_path;
@@ -26,6 +53,9 @@ struct vm_config {
 	uint64_t mem_mib;
 	enum log_level log_level;
 	char id[CONFIG_MAX_ID + 1];
+	unsigned ndrives, nnets;
+	struct drive_config drives[CONFIG_MAX_DEVICES];
+	struct net_config nets[CONFIG_MAX_DEVICES];
 };
 
 void config_init(struct vm_config *cfg);
@@ -38,6 +68,18 @@ int config_set_vcpus(struct vm_config *cfg, long long n, struct errbuf *e);
 int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e);
 int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
+/* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */
+int config_check_id(const char *what, const char *id, struct errbuf *e);
+/*
+ * Adds d, or replaces the drive with the same id. d->path is copied. Checks the id, the
+ * path, at most one root drive and the device count.
+ */
+int config_put_drive(struct vm_config *cfg, const struct drive_config *d, struct errbuf *e);
+/* Adds n or replaces the interface with the same id; TAP names and MACs are unique. */
+int config_put_net(struct vm_config *cfg, const struct net_config *n, struct errbuf *e);
+/* "52:54:00:12:34:56" -> mac; -1 with a message naming the string when it is not one. */
+int config_parse_mac(const char *s, uint8_t mac[6], struct errbuf *e);
+
 /* Whole-config checks, once everything is set: what a boot needs. */
 int config_check_bootable(const struct vm_config *cfg, struct errbuf *e);
 

@@ -37,6 +37,140 @@ static int set_mem(struct vm_config *cfg, const char *v, struct errbuf *e)
 	return parse_number("mem", v, &n, e) < 0 ? -1 : config_set_mem_mib(cfg, n, e);
 }
 
+#define OPTIONS_MAX 4096
+
+/*
+ * Options of --drive and --net: comma-separated key=value words, or bare keys for
+ * booleans. Splits buf (a copy of the value the caller keeps) in place and calls fn for
+ * each word; values point into buf.
+ */
+static int parse_options(const char *flag, char *buf,
+			 int (*fn)(void *obj, const char *key, char *val, struct errbuf *e),
+			 void *obj, struct errbuf *e)
+{
+	for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(w, '=');
+		if (eq)
+			*eq = '\0';
+		if (fn(obj, w, eq ? eq + 1 : NULL, e) < 0) {
+			char why[sizeof(e->msg)];
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return errf(e, "--%s: %s", flag, why);
+		}
+	}
+	return 0;
+}
+
+static int need_value(const char *key, const char *val, struct errbuf *e)
+{
+	return val && *val ? 0 : errf(e, "'%s' needs a value (%s=...)", key, key);
+}
+
+static int no_value(const char *key, const char *val, struct errbuf *e)
+{
+	return val ? errf(e, "'%s' takes no value", key) : 0;
+}
+
+static int copy_id(char *dst, const char *what, const char *val, struct errbuf *e)
+{
+	if (config_check_id(what, val, e) < 0)
+		return -1;
+	memcpy(dst, val, strlen(val) + 1);
+	return 0;
+}
+
+static int drive_option(void *obj, const char *key, char *val, struct errbuf *e)
+{
+	struct drive_config *d = obj;
+	if (strcmp(key, "path") == 0)
+		return need_value(key, val, e) < 0 ? -1 : (d->path = val, 0);
+	if (strcmp(key, "ro") == 0)
+		return no_value(key, val, e) < 0 ? -1 : (d->read_only = true, 0);
+	if (strcmp(key, "root") == 0)
+		return no_value(key, val, e) < 0 ? -1 : (d->is_root = true, 0);
+	if (strcmp(key, "id") == 0)
+		return need_value(key, val, e) < 0 ? -1 : copy_id(d->id, "drive id", val, e);
+	if (strcmp(key, "engine") == 0) {
+		if (val && strcmp(val, "sync") == 0)
+			d->engine = DRIVE_ENGINE_SYNC;
+		else if (val && strcmp(val, "async") == 0)
+			d->engine = DRIVE_ENGINE_ASYNC;
+		else
+			return errf(e, "engine must be sync or async");
+		return 0;
+	}
+	if (strcmp(key, "bw") == 0)
+		return rate_limiter_parse(val ? val : "", &d->rate_limiter.bandwidth, e);
+	if (strcmp(key, "iops") == 0)
+		return rate_limiter_parse(val ? val : "", &d->rate_limiter.ops, e);
+	return errf(e, "unknown option '%s' (path, ro, root, id, engine, bw, iops)", key);
+}
+
+static int copy_options(const char *flag, const char *value, char buf[OPTIONS_MAX],
+			struct errbuf *e)
+{
+	if (strlen(value) >= OPTIONS_MAX)
+		return errf(e, "--%s: value is longer than %d bytes", flag, OPTIONS_MAX - 1);
+	strcpy(buf, value);
+	return 0;
+}
+
+static int set_drive(struct vm_config *cfg, const char *value, struct errbuf *e)
+{
+	char buf[OPTIONS_MAX];
+	struct drive_config d = { .engine = DRIVE_ENGINE_SYNC };
+	snprintf(d.id, sizeof(d.id), "drive%u", cfg->ndrives);
+	if (copy_options("drive", value, buf, e) < 0 ||
+	    parse_options("drive", buf, drive_option, &d, e) < 0)
+		return -1;
+	if (!d.path)
+		return errf(e, "--drive: path=FILE is required");
+	return config_put_drive(cfg, &d, e);
+}
+
+static int net_option(void *obj, const char *key, char *val, struct errbuf *e)
+{
+	struct net_config *n = obj;
+	if (strcmp(key, "tap") == 0) {
+		if (need_value(key, val, e) < 0)
+			return -1;
+		if (strlen(val) >= sizeof(n->tap))
+			return errf(e, "TAP name '%s' is longer than %zu characters", val,
+				    sizeof(n->tap) - 1);
+		strcpy(n->tap, val);
+		return 0;
+	}
+	if (strcmp(key, "mac") == 0)
+		return need_value(key, val, e) < 0 || config_parse_mac(val, n->mac, e) < 0 ?
+			       -1 :
+			       (n->has_mac = true, 0);
+	if (strcmp(key, "id") == 0)
+		return need_value(key, val, e) < 0 ? -1 :
+						    copy_id(n->id, "network interface id", val, e);
+	struct token_bucket_config *b = strcmp(key, "rx_bw") == 0   ? &n->rx.bandwidth :
+					strcmp(key, "rx_ops") == 0  ? &n->rx.ops :
+					strcmp(key, "tx_bw") == 0   ? &n->tx.bandwidth :
+					strcmp(key, "tx_ops") == 0  ? &n->tx.ops :
+								      NULL;
+	if (b)
+		return rate_limiter_parse(val ? val : "", b, e);
+	return errf(e, "unknown option '%s' (tap, mac, id, rx_bw, rx_ops, tx_bw, tx_ops)",
+		    key);
+}
+
+static int set_net(struct vm_config *cfg, const char *value, struct errbuf *e)
+{
+	char buf[OPTIONS_MAX];
+	struct net_config n = { .id = "" };
+	snprintf(n.id, sizeof(n.id), "net%u", cfg->nnets);
+	if (copy_options("net", value, buf, e) < 0 ||
+	    parse_options("net", buf, net_option, &n, e) < 0)
+		return -1;
+	if (!n.tap[0])
+		return errf(e, "--net: tap=NAME is required");
+	return config_put_net(cfg, &n, e);
+}
+
 static const struct flag flags[] = {
 	{ "kernel", "PATH", "guest kernel: ELF (vmlinux, guest-min, PVH) or bzImage",
 	  config_set_kernel },
@@ -46,6 +180,14 @@ static const struct flag flags[] = {
 	  config_set_cmdline },
 	{ "vcpus", "N", "number of vCPUs, 1-32 (default 1)", set_vcpus },
 	{ "mem", "MIB", "guest RAM in MiB, 16-1048576 (default 128)", set_mem },
+	{ "drive", "OPTS",
+	  "virtio-blk drive, repeatable: path=FILE[,ro][,root][,id=NAME][,engine=sync|async]"
+	  "[,bw=SIZE/MS[+BURST]][,iops=N/MS[+BURST]]",
+	  set_drive },
+	{ "net", "OPTS",
+	  "virtio-net on a TAP, repeatable: tap=NAME[,mac=MAC][,id=NAME]"
+	  "[,rx_bw=..][,rx_ops=..][,tx_bw=..][,tx_ops=..]",
+	  set_net },
 	{ "id", "ID", "instance id used in log lines (default anonymous-instance)",
 	  config_set_id },
 	{ "level", "LEVEL", "log level: Error, Warning, Info, Debug or Off (default Warning)",
@@ -57,7 +199,8 @@ static const struct flag flags[] = {
 static void flags_usage(FILE *out)
 {
 	fprintf(out, "usage: ember --kernel PATH [--initrd PATH] [--cmdline STR] [--vcpus N] "
-		     "[--mem MIB]\n\nflags:\n");
+		     "[--mem MIB]\n"
+		     "             [--drive OPTS]... [--net OPTS]...\n\nflags:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
 		char left[32];
 		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name, flags[i].arg ? " " : "",

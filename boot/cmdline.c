@@ -1,6 +1,8 @@
 /*
- * The kernel command line ember hands the guest: its defaults, then the user's words
- * (later words win in Linux's parser), then the boot-timing facts guest-min prints.
+ * The kernel command line ember hands the guest: its defaults, the words that describe
+ * its devices (virtio_mmio.device=..., root=...), then the user's words (later words
+ * win in Linux's parser, so the user can override any of ours), then the boot-timing
+ * facts guest-min prints.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,11 +13,12 @@
 /* Serial console, reboot through the i8042 (ember exits), no PCI bus to probe. */
 #define CMDLINE_DEFAULTS "console=ttyS0 reboot=k panic=1 pci=off"
 
-int cmdline_compose(char *out, size_t cap, const char *user, const struct boot_timing *t,
-		    struct errbuf *e)
+int cmdline_compose(char *out, size_t cap, const char *devices, const char *user,
+		    const struct boot_timing *t, struct errbuf *e)
 {
-	int n = snprintf(out, cap, "%s%s%s", CMDLINE_DEFAULTS, user && *user ? " " : "",
-			 user ? user : "");
+	int n = snprintf(out, cap, "%s%s%s%s%s", CMDLINE_DEFAULTS,
+			 devices && *devices ? " " : "", devices ? devices : "",
+			 user && *user ? " " : "", user ? user : "");
 	if (n >= 0 && (size_t)n < cap && t && t->tsc_khz)
 		n += snprintf(out + n, cap - (size_t)n,
 			      " ember.tsc_khz=%" PRIu32 " ember.start_tsc=%" PRIu64

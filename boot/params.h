@@ -39,9 +39,9 @@ struct boot_timing {
 	uint64_t setup_us;  /* ember start to the guest TSC reset */
 };
 
-/* ember's defaults + user's words + boot-timing parameters (when tsc_khz is known). */
-int cmdline_compose(char *out, size_t cap, const char *user, const struct boot_timing *t,
-		    struct errbuf *e);
+/* ember's defaults + device words + user's words + boot timing (when tsc_khz is known). */
+int cmdline_compose(char *out, size_t cap, const char *devices, const char *user,
+		    const struct boot_timing *t, struct errbuf *e);
 
 /* MP table for ncpus CPUs (APIC ids 0..n-1) and the IOAPIC (id ncpus). */
 int mptable_write(struct guest_mem *gm, unsigned ncpus, struct errbuf *e);

@@ -14,6 +14,7 @@
 #include "../boot/layout.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
+#include "../virtio/mmio.h"
 
 static int kvm_require_cap(int vm_fd, int cap, const char *name, struct errbuf *e)
 {
@@ -113,6 +114,9 @@ static void vm_set_ioapic_routes(void *ctx, const struct ioapic_route routes[IOA
 	} table;
 	memset(&table, 0, sizeof(table));
 	for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
+		/* No route for a masked pin: an irqfd on it then delivers nothing. */
+		if (routes[pin].masked)
+			continue;
 		struct kvm_irq_routing_entry *r = &table.entries[table.hdr.nr++];
 		r->gsi = pin;
 		r->type = KVM_IRQ_ROUTING_MSI;
@@ -261,6 +265,8 @@ void vm_destroy(struct vm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		virtio_mmio_destroy(vm->virtio[i]);
 	serial_destroy(&vm->serial);
 	free(vm->cpuid);
 	bus_destroy(&vm->pio);

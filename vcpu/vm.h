@@ -20,8 +20,12 @@
 #include "serial.h"
 
 #define VM_MAX_VCPUS 32
+/* virtio-mmio devices take IOAPIC pins from 5 up (0-4: timer, keyboard, cascade, COMs). */
+#define VM_VIRTIO_FIRST_PIN 5
+#define VM_MAX_VIRTIO (IOAPIC_NUM_PINS - VM_VIRTIO_FIRST_PIN)
 
 struct vm;
+struct virtio_mmio;
 
 struct vcpu {
 	struct vm *vm;
@@ -48,6 +52,9 @@ struct vm {
 
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
+
+	unsigned nvirtio; /* slot i: LAYOUT_VIRTIO_MMIO_BASE + i * 4 KiB, pin 5 + i */
+	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
 
 	uint64_t t_start_ns;   /* ember's main() began */
 	uint64_t t_start_tsc;  /* host TSC at that moment */

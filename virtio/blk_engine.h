@@ -27,8 +27,8 @@
  *                     `unmap`; KEEP_SIZE always, as block devices require it
  *
  * Rules for the caller:
- *   - Every call for one engine happens on one thread, the event thread (the async
- *     completions run there): there is no locking.
+ *   - Calls for one engine are serialised by the caller; the async completions run
+ *     on the event thread, under `lock` when the caller set one.
  *   - The iovecs and the memory they point to stay valid until `done` is called for
  *     the request; `done` may submit new requests and kick, but not drain or close.
  *   - At most `depth` requests are queued or in flight; blk_engine_submit returns
@@ -41,6 +41,7 @@
 #define EMBER_BLK_ENGINE_H
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,12 @@ struct blk_engine {
 	blk_complete_fn done;
 	void *ctx;
 	unsigned inflight; /* submitted (queued or in the kernel), `done` not yet called */
+	/*
+	 * Set by the owner when it also calls in from another thread under this lock
+	 * (virtio-blk: a vCPU's reset drains): the event-thread handler takes it around
+	 * reaping, so two threads never reap the same completion.
+	 */
+	pthread_mutex_t *lock;
 };
 
 extern const struct blk_engine_ops blk_engine_sync_ops;

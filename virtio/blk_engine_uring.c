@@ -259,7 +259,11 @@ static void uring_handle(void *opaque, uint32_t events)
 	uint64_t count;
 	if (read(u->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		log_once(LOG_ERROR, "block engine async: read eventfd: %s", strerror(errno));
+	if (u->base.lock)
+		pthread_mutex_lock(u->base.lock);
 	reap(u);
+	if (u->base.lock)
+		pthread_mutex_unlock(u->base.lock);
 }
 
 static void uring_drain(struct blk_engine *eng)

@@ -351,7 +351,7 @@ TestSuite(cmdline);
 static void defaults(char *out, size_t cap)
 {
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, cap, NULL, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(cmdline_compose(out, cap, NULL, NULL, NULL, &e), 0, "%s", e.msg);
 }
 
 Test(cmdline, defaults_name_the_serial_console_and_i8042_reboot)
@@ -369,7 +369,7 @@ Test(cmdline, user_words_follow_the_defaults)
 	char d[2048], out[2048];
 	defaults(d, sizeof(d));
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), "root=/dev/vda console=hvc0", NULL, &e), 0,
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, "root=/dev/vda console=hvc0", NULL, &e), 0,
 		     "%s", e.msg);
 	char want[4096];
 	snprintf(want, sizeof(want), "%s root=/dev/vda console=hvc0", d);
@@ -381,7 +381,7 @@ Test(cmdline, empty_user_words_add_nothing)
 	char d[2048], out[2048];
 	defaults(d, sizeof(d));
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), "", NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, "", NULL, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(out, d);
 }
 
@@ -391,7 +391,7 @@ Test(cmdline, timing_is_appended_when_tsc_khz_is_known)
 	defaults(d, sizeof(d));
 	struct boot_timing t = { .tsc_khz = 2500000, .start_tsc = 123456789012ULL, .setup_us = 42 };
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), "quiet", &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, "quiet", &t, &e), 0, "%s", e.msg);
 	char want[4096];
 	snprintf(want, sizeof(want),
 		 "%s quiet ember.tsc_khz=2500000 ember.start_tsc=123456789012 ember.setup_us=42", d);
@@ -403,7 +403,7 @@ Test(cmdline, timing_is_left_out_when_tsc_khz_is_zero)
 	char out[2048];
 	struct boot_timing t = { .tsc_khz = 0, .start_tsc = 5, .setup_us = 6 };
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), "quiet", &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, "quiet", &t, &e), 0, "%s", e.msg);
 	cr_assert_null(strstr(out, "ember."), "%s", out);
 }
 
@@ -418,10 +418,10 @@ Test(cmdline, over_long_result_is_rejected)
 	user[n] = 0;
 	static char out[8192];
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), user, NULL, &e), -1);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, user, NULL, &e), -1);
 	assert_msg_has(e, "command line");
 	user[n - 1] = 0; /* now exactly 2047 */
-	cr_assert_eq(cmdline_compose(out, sizeof(out), user, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, user, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(strlen(out), 2047);
 }
 
@@ -436,8 +436,8 @@ Test(cmdline, timing_that_overflows_is_rejected)
 	struct boot_timing t = { .tsc_khz = 1, .start_tsc = 1, .setup_us = 1 };
 	char out[2048];
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), user, NULL, &e), 0, "%s", e.msg);
-	cr_assert_eq(cmdline_compose(out, sizeof(out), user, &t, &e), -1);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, user, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, user, &t, &e), -1);
 	assert_msg_has(e, "command line");
 }
 
@@ -445,7 +445,7 @@ Test(cmdline, small_output_buffer_is_rejected)
 {
 	char out[8];
 	struct errbuf e = { "" };
-	cr_assert_eq(cmdline_compose(out, sizeof(out), "quiet", NULL, &e), -1);
+	cr_assert_eq(cmdline_compose(out, sizeof(out), NULL, "quiet", NULL, &e), -1);
 }
 
 /* ---------------- GDT and page tables ---------------- */

@@ -1,0 +1,502 @@
+/*
+ * virtio-blk (virtio 1.2, 5.2). A request is a chain: a 16-byte header the device
+ * reads, data, and one status byte the device writes. The transport hands us validated
+ * chains; this file checks what they mean (type, sector range, sizes) and passes the
+ * data iovecs, which point straight into guest RAM, to an I/O engine (sync or io_uring).
+ * Bad requests get VIRTIO_BLK_S_IOERR / S_UNSUPP; only a chain without room for the
+ * status byte breaks the queue, since then there is no way to answer it.
+ */
+#include "blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "../lib/rate_limiter.h"
+#include "../lib/util.h"
+#include "../vcpu/vm.h"
+#include "blk_engine.h"
+#include "iov.h"
+#include "mmio.h"
+
+#define BLK_SECTOR 512ULL
+#define BLK_QUEUE_MAX 256
+#define BLK_ID_BYTES 20
+
+/* 5.2.3 Feature bits. */
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* 5.2.6 Request types and status values. */
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+#define VIRTIO_BLK_WZ_F_UNMAP 1u
+
+/* 5.2.4 Device configuration layout, as far as the features we offer reach. */
+struct virtio_blk_config_space {
+	uint64_t capacity; /* in 512-byte sectors */
+	uint32_t size_max;
+	uint32_t seg_max;
+	uint16_t cylinders;
+	uint8_t heads, sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp, alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback, unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors, max_discard_seg, discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors, max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap, unused1[3];
+} __attribute__((packed));
+
+struct virtio_blk_req_header {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+struct virtio_blk_discard_segment {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;
+};
+
+struct blk_request {
+	struct virtq_chain chain;
+	uint8_t *status;  /* the last writable byte of the chain */
+	uint32_t expect;  /* bytes the engine must move for success */
+	uint32_t written; /* bytes put in the guest's buffers, status byte excluded */
+	unsigned ndata;
+	struct iovec data[VIRTQ_MAX_CHAIN];
+	struct blk_request *next_free;
+};
+
+struct virtio_blk {
+	struct virtio_device_ops ops;
+	struct virtio_mmio *t;
+	char id[CONFIG_MAX_ID + 1];
+	char *path;
+	bool read_only;
+	int fd;
+	uint64_t sectors;
+	struct virtio_blk_config_space config;
+
+	struct blk_engine *engine;
+	struct rate_limiter rl;
+	struct event_handler rl_handler;
+	bool rl_watched;
+
+	struct blk_request *reqs, *free_reqs;
+	bool processing; /* inside blk_process: completions defer their interrupt */
+	bool irq_pending;
+	bool stalled;    /* stopped for lack of engine room: a completion restarts */
+	bool dropping;   /* reset: completions only free their request */
+};
+
+static struct blk_request *blk_req_alloc(struct virtio_blk *b)
+{
+	struct blk_request *r = b->free_reqs;
+	if (r)
+		b->free_reqs = r->next_free;
+	return r;
+}
+
+static void blk_req_free(struct virtio_blk *b, struct blk_request *r)
+{
+	r->next_free = b->free_reqs;
+	b->free_reqs = r;
+}
+
+static void blk_complete(struct virtio_blk *b, struct blk_request *r, uint8_t status)
+{
+	__atomic_store_n(r->status, status, __ATOMIC_RELAXED);
+	virtq_push_used(&b->t->queues[0], r->chain.head, r->written + 1);
+	blk_req_free(b, r);
+	b->irq_pending = true;
+}
+
+/* [sector, sector + bytes) lies inside the disk; bytes is a whole number of sectors. */
+static bool blk_range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
+{
+	return bytes % BLK_SECTOR == 0 && sector <= b->sectors &&
+	       bytes / BLK_SECTOR <= b->sectors - sector;
+}
+
+static uint8_t blk_status_of(const struct blk_request *r, int64_t res)
+{
+	if (res == -EOPNOTSUPP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (res < 0 || (uint64_t)res != r->expect)
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
+}
+
+static void blk_process(struct virtio_blk *b);
+
+/* Engine completion: runs on the event thread (async) or inside blk_process (sync). */
+static void blk_io_done(void *ctx, void *cookie, int64_t res)
+{
+	struct virtio_blk *b = ctx;
+	struct blk_request *r = cookie;
+	pthread_mutex_lock(&b->t->lock);
+	if (b->dropping) {
+		blk_req_free(b, r);
+	} else {
+		if (res > 0 && r->written)
+			r->written = (uint32_t)res;
+		blk_complete(b, r, blk_status_of(r, res));
+		if (!b->processing) {
+			b->irq_pending = false;
+			virtio_mmio_notify_used(b->t, 0);
+			if (b->stalled) {
+				b->stalled = false;
+				blk_process(b);
+			}
+		}
+	}
+	pthread_mutex_unlock(&b->t->lock);
+}
+
+/* GET_ID: the drive id, NUL-padded to 20 bytes, as much as fits. */
+static void blk_get_id(struct virtio_blk *b, struct blk_request *r)
+{
+	char id[BLK_ID_BYTES] = { 0 };
+	memcpy(id, b->id, strnlen(b->id, BLK_ID_BYTES));
+	r->written = (uint32_t)iov_from_buf(r->chain.iov + r->chain.nout, r->chain.nin, 0, id,
+					    r->chain.in_len - 1 < BLK_ID_BYTES ?
+						    r->chain.in_len - 1 :
+						    BLK_ID_BYTES);
+	blk_complete(b, r, VIRTIO_BLK_S_OK);
+}
+
+/* READ/WRITE: the data iovecs and their byte count, or false for an I/O error. */
+static bool blk_prepare_rw(struct virtio_blk *b, struct blk_request *r, bool write,
+			   const struct virtio_blk_req_header *h)
+{
+	const struct virtq_chain *c = &r->chain;
+	uint64_t len = write ? c->out_len - sizeof(*h) : c->in_len - 1;
+	if (len > UINT32_MAX || !blk_range_ok(b, h->sector, len) || (write && b->read_only))
+		return false;
+	size_t got;
+	r->ndata = write ? iov_slice(c->iov, c->nout, sizeof(*h), len, r->data, VIRTQ_MAX_CHAIN,
+				     &got) :
+			   iov_slice(c->iov + c->nout, c->nin, 0, len, r->data, VIRTQ_MAX_CHAIN,
+				     &got);
+	r->expect = (uint32_t)len;
+	r->written = write ? 0 : (uint32_t)len;
+	return got == len;
+}
+
+/* DISCARD/WRITE_ZEROES: one segment (max_*_seg is 1), inside the disk. */
+static int blk_prepare_zero(struct virtio_blk *b, struct blk_request *r, uint32_t type,
+			    struct blk_req *io)
+{
+	struct virtio_blk_discard_segment seg;
+	const struct virtq_chain *c = &r->chain;
+	if (b->read_only || c->out_len != sizeof(struct virtio_blk_req_header) + sizeof(seg))
+		return VIRTIO_BLK_S_IOERR;
+	iov_to_buf(c->iov, c->nout, sizeof(struct virtio_blk_req_header), &seg, sizeof(seg));
+	if ((seg.flags & ~VIRTIO_BLK_WZ_F_UNMAP) ||
+	    (type == VIRTIO_BLK_T_DISCARD && seg.flags))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (!blk_range_ok(b, seg.sector, (uint64_t)seg.num_sectors * BLK_SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	io->op = type == VIRTIO_BLK_T_DISCARD ? BLK_OP_DISCARD : BLK_OP_WRITE_ZEROES;
+	io->offset = seg.sector * BLK_SECTOR;
+	io->len = (uint64_t)seg.num_sectors * BLK_SECTOR;
+	io->unmap = seg.flags & VIRTIO_BLK_WZ_F_UNMAP;
+	return VIRTIO_BLK_S_OK;
+}
+
+/*
+ * Turns r into an engine request. Returns -1 when r was answered at once, 0 when io
+ * is ready to submit.
+ */
+static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_req *io)
+{
+	struct virtio_blk_req_header h;
+	const struct virtq_chain *c = &r->chain;
+	memset(io, 0, sizeof(*io));
+	io->cookie = r;
+	r->written = r->expect = 0;
+	if (iov_to_buf(c->iov, c->nout, 0, &h, sizeof(h)) != sizeof(h))
+		return blk_complete(b, r, VIRTIO_BLK_S_IOERR), -1;
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT: {
+		bool write = h.type == VIRTIO_BLK_T_OUT;
+		if (!blk_prepare_rw(b, r, write, &h))
+			return r->written = 0, blk_complete(b, r, VIRTIO_BLK_S_IOERR), -1;
+		io->op = write ? BLK_OP_WRITE : BLK_OP_READ;
+		io->offset = h.sector * BLK_SECTOR;
+		io->iov = r->data;
+		io->iovcnt = r->ndata;
+		return 0;
+	}
+	case VIRTIO_BLK_T_FLUSH:
+		io->op = BLK_OP_FLUSH;
+		return 0;
+	case VIRTIO_BLK_T_GET_ID:
+		return blk_get_id(b, r), -1;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES: {
+		int st = blk_prepare_zero(b, r, h.type, io);
+		return st == VIRTIO_BLK_S_OK ? 0 : (blk_complete(b, r, (uint8_t)st), -1);
+	}
+	default:
+		return blk_complete(b, r, VIRTIO_BLK_S_UNSUPP), -1;
+	}
+}
+
+/* Starts r. Returns false when it must wait (rate limit, engine full): r went back. */
+static bool blk_start(struct virtio_blk *b, struct blk_request *r)
+{
+	struct virtq *q = &b->t->queues[0];
+	const struct virtq_chain *c = &r->chain;
+	if (c->nin == 0) {
+		virtq_break(q, "block request without a writable status byte");
+		blk_req_free(b, r);
+		return false;
+	}
+	const struct iovec *last = &c->iov[c->nout + c->nin - 1];
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+
+	struct blk_req io;
+	if (blk_decode(b, r, &io) < 0)
+		return true;
+	uint64_t bytes = io.op == BLK_OP_READ || io.op == BLK_OP_WRITE ? r->expect : 0;
+	if (!rate_limiter_consume(&b->rl, bytes, 1)) {
+		virtq_unpop(q);
+		blk_req_free(b, r);
+		return false;
+	}
+	int err = blk_engine_submit(b->engine, &io);
+	if (err == -EAGAIN) {
+		rate_limiter_replenish(&b->rl, bytes, 1);
+		virtq_unpop(q);
+		blk_req_free(b, r);
+		b->stalled = true;
+		return false;
+	}
+	if (err < 0)
+		blk_io_done(b, r, err);
+	return true;
+}
+
+static void blk_process(struct virtio_blk *b)
+{
+	struct virtq *q = &b->t->queues[0];
+	b->processing = true;
+	while (virtio_mmio_queue_live(b->t, 0) && !rate_limiter_is_blocked(&b->rl)) {
+		struct blk_request *r = blk_req_alloc(b);
+		if (!r) {
+			b->stalled = true;
+			break;
+		}
+		int got = virtq_pop_chain(q, &r->chain);
+		if (got <= 0) {
+			blk_req_free(b, r);
+			if (got == 0 && virtq_arm_notify(q))
+				continue;
+			break;
+		}
+		if (!blk_start(b, r))
+			break;
+	}
+	if (q->broken)
+		virtio_mmio_ring_error(b->t, 0);
+	blk_engine_kick(b->engine);
+	b->processing = false;
+	if (b->irq_pending) {
+		b->irq_pending = false;
+		virtio_mmio_notify_used(b->t, 0);
+	}
+}
+
+static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned q)
+{
+	(void)t;
+	(void)q;
+	blk_process(dev);
+}
+
+static bool blk_activate(void *dev, struct virtio_mmio *t)
+{
+	(void)dev;
+	(void)t;
+	return true;
+}
+
+static void blk_reset(void *dev, struct virtio_mmio *t)
+{
+	struct virtio_blk *b = dev;
+	(void)t;
+	/* Guest buffers of in-flight requests stay valid until the engine is done with them. */
+	b->dropping = true;
+	blk_engine_drain(b->engine);
+	b->dropping = false;
+	b->stalled = b->irq_pending = false;
+}
+
+static void blk_destroy(void *dev)
+{
+	struct virtio_blk *b = dev;
+	if (b->engine)
+		blk_engine_close(b->engine);
+	rate_limiter_destroy(&b->rl);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b->reqs);
+	free(b->path);
+	free(b);
+}
+
+static const void *blk_config(void *dev, size_t *len)
+{
+	struct virtio_blk *b = dev;
+	*len = sizeof(b->config);
+	return &b->config;
+}
+
+static void blk_on_rate_timer(void *opaque, uint32_t events)
+{
+	struct virtio_blk *b = opaque;
+	(void)events;
+	pthread_mutex_lock(&b->t->lock);
+	rate_limiter_timer_fired(&b->rl);
+	blk_process(b);
+	pthread_mutex_unlock(&b->t->lock);
+}
+
+static const struct virtio_device_ops blk_ops_template = {
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = BLK_QUEUE_MAX,
+	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_FLUSH),
+	.config = blk_config,
+	.activate = blk_activate,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+};
+
+static void blk_fill_config(struct virtio_blk *b)
+{
+	struct virtio_blk_config_space *c = &b->config;
+	c->capacity = b->sectors;
+	c->seg_max = BLK_QUEUE_MAX - 2; /* room for header and status */
+	c->num_queues = 1;
+	c->max_discard_sectors = c->max_write_zeroes_sectors = UINT32_MAX;
+	c->max_discard_seg = c->max_write_zeroes_seg = 1;
+	c->discard_sector_alignment = 1;
+	c->write_zeroes_may_unmap = 1;
+	b->ops = blk_ops_template;
+	if (b->read_only)
+		b->ops.features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		b->ops.features |= (1ULL << VIRTIO_BLK_F_DISCARD) |
+				   (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+}
+
+/* Opens and locks the backing file; a second VM on the same image would corrupt it. */
+static int blk_open(struct virtio_blk *b, struct errbuf *e)
+{
+	b->fd = open(b->path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0)
+		return errf(e, "drive '%s': cannot open %s: %s", b->id, b->path, strerror(errno));
+	struct stat st;
+	uint64_t bytes = 0;
+	if (fstat(b->fd, &st) < 0)
+		return errf(e, "drive '%s': %s: %s", b->id, b->path, strerror(errno));
+	if (S_ISREG(st.st_mode))
+		bytes = (uint64_t)st.st_size;
+	else if (!S_ISBLK(st.st_mode) || ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
+		return errf(e, "drive '%s': %s is not a regular file or block device", b->id,
+			    b->path);
+	if (flock(b->fd, (b->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		return errf(e, "drive '%s': %s is already in use by another drive or process (%s)", b->id, b->path,
+			    strerror(errno));
+	if (bytes % BLK_SECTOR)
+		log_warn("drive '%s': %s is not a whole number of 512-byte sectors; the last "
+			 "%llu bytes are not visible to the guest",
+			 b->id, b->path, (unsigned long long)(bytes % BLK_SECTOR));
+	b->sectors = bytes / BLK_SECTOR;
+	return 0;
+}
+
+static int blk_setup(struct virtio_blk *b, struct vm *vm, const struct drive_config *d,
+		     struct errbuf *e)
+{
+	if (blk_open(b, e) < 0 || rate_limiter_init(&b->rl, &d->rate_limiter, e) < 0)
+		return -1;
+	b->rl_handler = (struct event_handler){ .fn = blk_on_rate_timer, .opaque = b };
+	if (event_loop_add(&vm->loop, b->rl.timer_fd, EPOLLIN, &b->rl_handler) < 0)
+		return errf(e, "drive '%s': cannot watch the rate limiter timer", b->id);
+	if (blk_engine_open(&b->engine, d->engine == DRIVE_ENGINE_ASYNC ? "async" : "sync", b->fd,
+			    &vm->loop, BLK_QUEUE_MAX, blk_io_done, b, e) < 0)
+		return -1;
+	b->reqs = calloc(BLK_QUEUE_MAX, sizeof(*b->reqs));
+	if (!b->reqs)
+		return errf(e, "drive '%s': out of memory", b->id);
+	for (unsigned i = 0; i < BLK_QUEUE_MAX; i++)
+		blk_req_free(b, &b->reqs[i]);
+	blk_fill_config(b);
+	return 0;
+}
+
+int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf *e)
+{
+	struct virtio_blk *b = calloc(1, sizeof(*b));
+	if (!b)
+		return errf(e, "drive '%s': out of memory", d->id);
+	b->fd = -1;
+	b->rl.timer_fd = -1;
+	b->read_only = d->read_only;
+	snprintf(b->id, sizeof(b->id), "%s", d->id);
+	b->path = strdup(d->path);
+	if (!b->path || blk_setup(b, vm, d, e) < 0) {
+		if (!b->path)
+			errf(e, "drive '%s': out of memory", d->id);
+		blk_destroy(b);
+		return -1;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "virtio-blk %.20s", d->id);
+	if (virtio_mmio_create(vm, &b->ops, b, name, &b->t, e) < 0)
+		return -1;
+	b->engine->lock = &b->t->lock; /* completions and a vCPU's reset drain both reap */
+	return 0;
+}
+
+int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+		if (!d->is_root)
+			continue;
+		/* Linux names virtio disks vda..vdz, then vdaa.. (at most 19 here). */
+		return snprintf(out, cap, "root=/dev/vd%c %s", 'a' + (int)i,
+				d->read_only ? "ro" : "rw");
+	}
+	return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * The virtio-mmio transport (version 2): one 4 KiB register window and one IOAPIC pin
+ * per device. It owns what the spec gives the transport: device status, feature
+ * negotiation, queue setup, interrupt status and reset. A device (blk.c, net.c) fills
+ * a struct virtio_device_ops and calls virtio_mmio_create(); it never sees registers.
+ *
+ * Threads: register accesses arrive on vCPU threads; queue notifications arrive through
+ * ioeventfds on the event thread, and interrupts leave through irqfds, so the data path
+ * never exits to user space on a vCPU. Every callback into the device runs with the
+ * transport's lock held (a recursive mutex, so a device may re-enter, e.g. to complete
+ * I/O while draining on reset).
+ */
+#ifndef EMBER_VIRTIO_MMIO_H
+#define EMBER_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/error.h"
+#include "../lib/event_loop.h"
+#include "virtq.h"
+
+#define VIRTIO_MMIO_SLOT_SIZE 0x1000
+#define VIRTIO_MAX_QUEUES 2
+
+struct vm;
+struct virtio_mmio;
+
+struct virtio_device_ops {
+	uint32_t device_id;             /* VIRTIO_ID_* */
+	unsigned num_queues;            /* at most VIRTIO_MAX_QUEUES */
+	uint16_t queue_max;             /* at most VIRTQ_MAX_SIZE */
+	uint64_t features;              /* device-specific bits; the transport adds its own */
+	/* Config space: a little-endian image the transport reads from; never written. */
+	const void *(*config)(void *dev, size_t *len);
+	/* The driver set DRIVER_OK: start the backend. Returns false to fail the device. */
+	bool (*activate)(void *dev, struct virtio_mmio *t);
+	/* The driver kicked queue q (event thread). */
+	void (*queue_notify)(void *dev, struct virtio_mmio *t, unsigned q);
+	/* Device reset: finish or cancel in-flight work; the queues are reset after. */
+	void (*reset)(void *dev, struct virtio_mmio *t);
+	/* The VM is going away: free dev (the transport is already stopped). */
+	void (*destroy)(void *dev);
+};
+
+struct virtio_mmio {
+	pthread_mutex_t lock;
+	struct vm *vm;
+	char name[32];    /* "virtio-blk vda", used in log lines */
+	uint64_t base;
+	unsigned pin;
+	const struct virtio_device_ops *ops;
+	void *dev;
+
+	uint64_t driver_features;
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint32_t status;
+	uint32_t interrupt_status; /* atomic: set by the event thread, acked by vCPUs */
+	uint32_t config_generation;
+	struct virtq queues[VIRTIO_MAX_QUEUES];
+
+	struct virtio_mmio_notify {
+		struct virtio_mmio *t;
+		unsigned q;
+		int fd; /* eventfd: KVM_IOEVENTFD signals it on a QueueNotify write of q */
+		struct event_handler handler;
+	} notify[VIRTIO_MAX_QUEUES];
+	int irq_fd;            /* KVM_IRQFD on the pin's GSI, or -1: go through the IOAPIC */
+	unsigned ring_errors_logged;
+};
+
+/*
+ * Takes the next free slot and pin, registers the window on the MMIO bus, the notify
+ * eventfds with KVM and the event loop, and the irqfd. name is for log lines. From this
+ * call on dev belongs to the transport: ops->destroy frees it, on failure too.
+ */
+int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
+		       const char *name, struct virtio_mmio **out, struct errbuf *e);
+void virtio_mmio_destroy(struct virtio_mmio *t);
+
+/* Bus handler for the register window; public for the unit tests. */
+void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
+			bool is_write);
+
+/* For devices, lock held: the driver negotiated feature bit. */
+bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned bit);
+/* For devices, lock held: used buffers were added to q; interrupts if the driver wants. */
+void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned q);
+/* For devices, lock held: q met a malformed ring (q->error says how); needs a reset. */
+void virtio_mmio_ring_error(struct virtio_mmio *t, unsigned q);
+/* The config space changed (e.g. new capacity): bump generation, config interrupt. */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
+/* The queue is running: enabled, not broken, and the driver finished setup. */
+bool virtio_mmio_queue_live(const struct virtio_mmio *t, unsigned q);
+
+/* Kernel command-line words that announce the device to Linux. */
+int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap);
+
+#endif
