@@ -12,7 +12,10 @@
 #   L2_MEM       L2 memory in MiB passed to ember --mem (default 256)
 #   NESTED_TIMEOUT  seconds per QEMU run (default 300)
 #   NESTED_WORK  work/cache directory (default build/nested)
+# A test may set HARNESS_OPTS (array) to more nested-run.sh options for its
+# next `nested` runs (--disk, --tap, --l1-hook, --file).
 set -u
+HARNESS_OPTS=()
 NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$NESTED_DIR/../.." && pwd)
 cd "$ROOT" || exit 1
@@ -63,7 +66,7 @@ nested() {
   LAST_LOG=$LOGDIR/$NAME-$label.log
   local t0=$SECONDS rc=0
   "$NESTED_DIR/nested-run.sh" --ember "$EMBER" --kernel "$kernel" \
-    --initrd "$L2_INITRD" --timeout "$NESTED_TIMEOUT" -- "$@" \
+    --initrd "$L2_INITRD" --timeout "$NESTED_TIMEOUT" "${HARNESS_OPTS[@]}" -- "$@" \
     >"$LAST_LOG" 2>"$LAST_LOG.err" || rc=$?
   echo "$NAME: $label: harness status $rc after $((SECONDS - t0))s (log $LAST_LOG)" >&2
   case $rc in

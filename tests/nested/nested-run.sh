@@ -9,6 +9,17 @@
 #   --kernel PATH      L2 kernel, visible in L1 as /l2/kernel  (@KERNEL@)
 #   --initrd PATH      L2 initramfs, visible in L1 as /l2/initrd (@INITRD@)
 #   --file SRC=DEST    extra host file SRC placed at absolute path DEST in L1
+#   --disk FILE[,ro]   attach host file FILE (raw) to L1 as a virtio-blk disk;
+#                      repeatable. The Nth (from 0) is @DISKN@ in EMBER_ARGS
+#                      and $NESTED_DISKN in hooks, e.g. /dev/vda. Writes land
+#                      in FILE (inspect it after the run); ",ro" makes QEMU
+#                      refuse them (L1 sees a read-only disk)
+#   --tap NAME[=ADDR/PREFIX]  create a persistent TAP NAME in L1 (tun module),
+#                      give it ADDR (e.g. tap0=10.0.2.1/24) and bring it up
+#                      before ember starts; repeatable. ember: --net tap=NAME
+#   --l1-hook FILE     shell script run in L1 as "sh HOOK pre" before ember
+#                      starts and "sh HOOK post" after it exits (its
+#                      background jobs of "pre" live on); repeatable
 #   --timeout SECS     wall-clock limit for QEMU (default 300)
 #   --l1-mem MIB       L1 memory (default 1024)
 #   --l1-cpus N        L1 vCPUs (default 1)
@@ -23,7 +34,8 @@
 #                      or FIFO, not a terminal (timeout(1) runs QEMU in a
 #                      background process group)
 # EMBER_ARGS are passed to /ember in L1 verbatim (written to a file, not the
-# kernel command line); @KERNEL@ and @INITRD@ are replaced by the L1 paths.
+# kernel command line); @KERNEL@, @INITRD@ and @DISKN@ are replaced by the L1
+# paths.
 #
 # Exit status: 0 if "NESTED: ember exit=N" was seen (the caller checks N and
 # the output), 2 if L1 had no /dev/kvm, 124 on timeout, 1 otherwise.
@@ -51,12 +63,18 @@ l1_dmesg=0
 keep=${NESTED_KEEP:-0}
 stdin=0
 files=()
+disks=()
+taps=()
+hooks=()
 while [ $# -gt 0 ]; do
   case $1 in
     --ember) ember=$2; shift 2 ;;
     --kernel) kernel=$2; shift 2 ;;
     --initrd) initrd=$2; shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
+    --disk) disks+=("$2"); shift 2 ;;
+    --tap) taps+=("$2"); shift 2 ;;
+    --l1-hook) hooks+=("$2"); shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --l1-mem) l1_mem=$2; shift 2 ;;
     --l1-cpus) l1_cpus=$2; shift 2 ;;
@@ -94,10 +112,22 @@ kver=${l1_kernel##*/vmlinuz-}
 [ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing (modules of $l1_kernel)"
 
 # Module load order from modprobe's dependency resolution (irqbypass, kvm,
-# kvm-amd and whatever else kvm-amd needs in this kernel).
-mods=$(modprobe -S "$kver" --show-depends kvm-amd 2>/dev/null |
-       awk '$1 == "insmod" { print $2 }') || true
-[ -n "$mods" ] || die "modprobe cannot resolve kvm-amd for $kver"
+# kvm-amd and whatever else kvm-amd needs in this kernel). Three lists, each
+# in load order: kvm (always loaded), disk (virtio-pci + virtio-blk, loaded
+# with --disk), tap (tun, loaded with --tap). All are in the base initramfs.
+moddeps() {
+  local m out
+  for m in "$@"; do
+    out=$(modprobe -S "$kver" --show-depends "$m" 2>/dev/null |
+          awk '$1 == "insmod" { print $2 }') || true
+    [ -n "$out" ] || die "modprobe cannot resolve $m for $kver"
+    echo "$out"
+  done | awk '!seen[$0]++'
+}
+mods_kvm=$(moddeps kvm-amd)
+mods_disk=$(moddeps virtio_pci virtio_blk)
+mods_tap=$(moddeps tun)
+mods=$(printf '%s\n' $mods_kvm $mods_disk $mods_tap | awk '!seen[$0]++')
 
 # ---- cached L1 base initramfs: busybox + modules + /init -------------------
 work=${NESTED_WORK:-$root/build/nested}
@@ -119,19 +149,26 @@ if [ ! -f "$base" ]; then
   # shellcheck source=tests/nested/rootfs.bash
   . "$here/rootfs.bash"
   busybox_rootfs "$st" "$busybox" "$here/l1-init" l2 lib/modules
-  order=()
   for m in $mods; do
     b=$(basename "$m")
     case $m in
       *.ko) cp "$m" "$st/lib/modules/$b" ;;
-      *.ko.xz) xz -dc "$m" >"$st/lib/modules/${b%.xz}"; b=${b%.xz} ;;
-      *.ko.zst) zstd -qdc "$m" >"$st/lib/modules/${b%.zst}"; b=${b%.zst} ;;
-      *.ko.gz) gzip -dc "$m" >"$st/lib/modules/${b%.gz}"; b=${b%.gz} ;;
+      *.ko.xz) xz -dc "$m" >"$st/lib/modules/${b%.xz}" ;;
+      *.ko.zst) zstd -qdc "$m" >"$st/lib/modules/${b%.zst}" ;;
+      *.ko.gz) gzip -dc "$m" >"$st/lib/modules/${b%.gz}" ;;
       *) die "unexpected module file $m" ;;
     esac
-    order+=("$b")
   done
-  printf '%s\n' "${order[@]}" >"$st/lib/modules/order"
+  # order (kvm), order.disk, order.tap: file names in load order.
+  for l in kvm disk tap; do
+    v=mods_$l
+    f=$st/lib/modules/order.$l
+    [ $l = kvm ] && f=$st/lib/modules/order
+    for m in ${!v}; do
+      b=$(basename "$m"); b=${b%.xz}; b=${b%.zst}; b=${b%.gz}
+      echo "$b"
+    done >"$f"
+  done
   # The kernel's built-in initramfs already has /dev/console; add it when we can.
   mknod "$st/dev/console" c 5 1 2>/dev/null || true
   tmpb=$st.cpio.gz
@@ -168,6 +205,39 @@ for f in "${files[@]}"; do
   mkdir -p "$pl$(dirname "$dst")"
   cp "$src" "$pl$dst"
 done
+# Disks: QEMU gives each the serial nested-disk-N, which l1-init maps to its
+# /dev/vdX for @DISKN@. Taps: one "NAME ADDR/PREFIX" line each.
+qemu_disks=()
+: >"$pl/l1.disks"
+n=0
+for d in "${disks[@]}"; do
+  f=${d%,ro} ro=
+  [ "$f" = "$d" ] || ro=,readonly=on
+  [ -f "$f" ] || [ -b "$f" ] || die "--disk '$f' not found"
+  [ -w "$f" ] || [ -n "$ro" ] || die "--disk '$f' is not writable (add ,ro)"
+  # QEMU option values escape a comma by doubling it.
+  qemu_disks+=(-drive "file=${f//,/,,},format=raw,if=none,id=disk$n,cache=unsafe$ro"
+               -device "virtio-blk-pci,drive=disk$n,serial=nested-disk-$n")
+  echo "$n ${ro:+ro}" >>"$pl/l1.disks"
+  n=$((n + 1))
+done
+[ ${#disks[@]} -gt 0 ] || rm "$pl/l1.disks"
+if [ ${#taps[@]} -gt 0 ]; then
+  for t in "${taps[@]}"; do
+    name=${t%%=*} addr=
+    [ "$name" = "$t" ] || addr=${t#*=}
+    case $name in ''|*[!A-Za-z0-9_.-]*) die "--tap: bad interface name in '$t'" ;; esac
+    [ ${#name} -le 15 ] || die "--tap: interface name '$name' longer than 15"
+    echo "$name $addr" >>"$pl/l1.taps"
+  done
+fi
+n=0
+for h in "${hooks[@]}"; do
+  [ -f "$h" ] || die "--l1-hook '$h' not found"
+  mkdir -p "$pl/l1/hooks"
+  cp "$h" "$pl/l1/hooks/$n"
+  n=$((n + 1))
+done
 [ $l1_dmesg = 0 ] || : >"$pl/nested.dmesg"
 [ $stdin = 0 ] || : >"$pl/ember.stdin"
 : >"$pl/ember.args"
@@ -193,7 +263,7 @@ set +e
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
   -M pc -accel tcg -cpu "${NESTED_QEMU_CPU:-EPYC,+svm,+npt}" -smp "$l1_cpus" -m "$l1_mem" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-  -kernel "$l1_kernel" -initrd "$img" \
+  -kernel "$l1_kernel" -initrd "$img" "${qemu_disks[@]}" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off" \
   <&3 3<&- 2>"$run/qemu.err" | stdbuf -o0 tr -d '\r' | tee "$out"
 rc=${PIPESTATUS[0]}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# L2 side of tests/nested/test-blk-root.sh, /tests/blk.sh in the L2 root
+# (run by l2-init with l2test=run:/tests/blk.sh). Parameters from the kernel
+# command line, each step only when its parameter is given:
+#   blk_token=T [blk_file=/PATH]  write T into PATH (default /ember-token) on
+#                                 the root file system, then sync
+#   blk_ro=vdX                    a drive given read-only: print its sha256,
+#                                 then try to write its first block (must fail)
+#   blk_scratch=vdX               write 1 MiB of random data at offset 0 with
+#                                 fsync, read it back bypassing the page cache
+#                                 and print both sha256s
+# Every line starts with "L2: blk ".
+arg() {
+  for w in $(cat /proc/cmdline); do
+    case $w in "$1"=*) echo "${w#*=}"; return 0 ;; esac
+  done
+  return 1
+}
+say() { echo "L2: blk $*"; }
+sha() { sha256sum "$@" | cut -d' ' -f1; }
+mount -t tmpfs tmpfs /tmp 2>/dev/null
+
+for b in /sys/block/vd*; do
+  [ -e "$b" ] || continue
+  say "${b##*/} sectors=$(cat "$b/size") ro=$(cat "$b/ro") dev=$(cat "$b/dev")"
+done
+
+if token=$(arg blk_token); then
+  f=$(arg blk_file) || f=/ember-token
+  if echo "$token" >"$f" && sync; then
+    say "wrote $f: $(cat "$f")"
+  else
+    say "writing $f failed"
+  fi
+fi
+
+if ro=$(arg blk_ro); then
+  say "$ro sha256=$(sha "/dev/$ro")"
+  if dd if=/dev/zero of="/dev/$ro" bs=4096 count=1 conv=notrunc,fsync 2>/tmp/dd.err; then
+    say "$ro write accepted"
+  else
+    say "$ro write refused: $(grep -v records /tmp/dd.err | tail -n1)"
+  fi
+  say "$ro sha256 after=$(sha "/dev/$ro")"
+fi
+
+if s=$(arg blk_scratch); then
+  dd if=/dev/urandom of=/tmp/pattern bs=65536 count=16 2>/dev/null
+  if dd if=/tmp/pattern of="/dev/$s" bs=65536 conv=notrunc,fsync 2>/tmp/dd.err; then
+    say "$s wrote sha256=$(sha /tmp/pattern)"
+  else
+    say "$s write failed: $(grep -v records /tmp/dd.err | tail -n1)"
+  fi
+  echo 3 >/proc/sys/vm/drop_caches
+  say "$s read sha256=$(dd if="/dev/$s" bs=65536 count=16 iflag=direct 2>/dev/null | sha)"
+fi
+sync
