@@ -67,8 +67,8 @@ static void slot_put(struct uring_engine *u, struct uring_slot *s)
 {
 	free(s->rest);
 	s->rest = NULL;
-	s->next_free = (unsigned)(s - u->slots);
-	u->free_head = s->next_free;
+	s->next_free = u->free_head;
+	u->free_head = (unsigned)(s - u->slots);
 }
 
 /* The slot goes back first, so that `done` can submit straight away. */
