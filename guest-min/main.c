@@ -103,6 +103,8 @@ static void parse_cmdline(struct gm_ctx *c, const char *cmdline)
 				c->param_val[c->nparams] = eq + 1;
 				c->nparams++;
 			}
+		} else if (gm_streq(tok, "ro") || gm_streq(tok, "rw")) {
+			/* Linux's root mount flags, which ember adds for a root drive. */
 		} else if (c->argc < GM_MAX_ARGS) {
 			c->argv[c->argc++] = tok;
 		}

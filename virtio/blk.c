@@ -420,7 +420,8 @@ static void blk_fill_config(struct virtio_blk *b)
 /* Opens and locks the backing file; a second VM on the same image would corrupt it. */
 static int blk_open(struct virtio_blk *b, struct errbuf *e)
 {
-	b->fd = open(b->path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused just below. */
+	b->fd = open(b->path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (b->fd < 0)
 		return errf(e, "drive '%s': cannot open %s: %s", b->id, b->path, strerror(errno));
 	struct stat st;
