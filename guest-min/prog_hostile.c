@@ -26,8 +26,8 @@
 #define ALIVE_LEN     4096u
 #define OOB_ADDR      0x7ffff0000000ULL /* far beyond any guest RAM */
 #define GAP_ADDR      0xfffff000ULL     /* last page below 4 GiB: MMIO gap */
-#define RESET_REQS    16
-#define RESET_REQ_LEN (256u << 10)
+#define RESET_REQS    32
+#define RESET_REQ_LEN (1u << 20)
 #define CANARY        0x7972616e61632d67ULL /* "g-canary" */
 
 struct hostile {
@@ -408,7 +408,7 @@ static bool reset_midway(struct hostile *h)
 {
 	struct gm_blk *blk = h->blk;
 	uint64_t cap = blk->capacity * 512, len = RESET_REQ_LEN, deadline;
-	unsigned n = 0, done;
+	unsigned n = 0, done, before;
 	uint32_t st;
 
 	if (!h->big && !(h->big = gm_alloc((uint64_t)RESET_REQS * RESET_REQ_LEN, 4096))) {
@@ -427,6 +427,7 @@ static bool reset_midway(struct hostile *h)
 		return false;
 	}
 	gm_vq_kick(&blk->vq);
+	before = (uint16_t)(gm_vq_used_idx(&blk->vq) - blk->vq.last_used);
 	gm_virtio_write32(&blk->dev, VMMIO_STATUS, 0);
 	deadline = gm_rdtsc() + gm_ms_to_tsc(h->ctx, 5000);
 	while ((st = gm_virtio_status(&blk->dev)) != 0)
@@ -436,8 +437,9 @@ static bool reset_midway(struct hostile *h)
 			return false;
 		}
 	done = (uint16_t)(gm_vq_used_idx(&blk->vq) - blk->vq.last_used);
-	gm_printf("%s: %s: reset with %u of %u reads of %llu KiB completed\n", h->prog, h->cs,
-		  done, n, (unsigned long long)(len >> 10));
+	gm_printf("%s: %s: %u reads of %llu KiB queued; %u had completed when Status=0 was "
+		  "written, %u when it read back 0\n", h->prog, h->cs, n,
+		  (unsigned long long)(len >> 10), before, done);
 
 	for (uint64_t off = 0; off < n * len; off += 4096)
 		*(volatile uint64_t *)(h->big + off) = CANARY;
@@ -524,7 +526,10 @@ static bool indirect_loop(struct hostile *h)
 		volatile struct virtq_desc *t = (volatile struct virtq_desc *)(uintptr_t)scratch(h);
 		uint64_t table = indirect_table(h);
 
-		t[1].next = 0; /* header -> data -> header -> ... inside the table */
+		/* header -> 1 -> 2 -> 1 -> ...: writable buffers only, a pure cycle */
+		t[1].next = 2;
+		t[2] = (struct virtq_desc){ scratch(h) + 1536, 512,
+					    VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1 };
 		desc(h, 0, table, 48, VIRTQ_DESC_F_INDIRECT, 0);
 		publish_kick(h, 0);
 	}
@@ -549,8 +554,10 @@ static int run(const struct gm_ctx *ctx, const char *prog, const struct hcase *c
 	struct hostile h = { .ctx = ctx, .prog = prog, .extra = extra };
 	const char *only = ctx->argc > 1 ? ctx->argv[1] : NULL;
 	bool ran = false, bad = false;
+	uint64_t repeat;
 
-	if (!gm_param_u64(ctx, "hostile.wait_ms", 60000, 1000, &h.wait_ms))
+	if (!gm_param_u64(ctx, "hostile.wait_ms", 60000, 1000, &h.wait_ms) ||
+	    !gm_param_u64(ctx, "hostile.repeat", 10000, 1, &repeat) || !repeat)
 		return 2;
 	h.blk = gm_zalloc(sizeof(*h.blk));
 	h.buf = gm_alloc(4 * ALIVE_LEN, 4096);
@@ -558,8 +565,8 @@ static int run(const struct gm_ctx *ctx, const char *prog, const struct hcase *c
 		gm_printf("%s: not enough guest RAM\n", prog);
 		return 1;
 	}
-	for (size_t i = 0; i < ncases; i++) {
-		const struct hcase *c = &cases[i];
+	for (size_t i = 0; i < ncases * repeat; i++) {
+		const struct hcase *c = &cases[i % ncases];
 
 		if (only && !gm_streq(only, c->name))
 			continue;
