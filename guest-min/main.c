@@ -231,6 +231,7 @@ static const struct gm_program programs[] = {
 	{ "hostile-config", prog_hostile_config },
 	{ "hostile-reset", prog_hostile_reset },
 	{ "hostile-indirect", prog_hostile_indirect },
+	{ "hostile-net", prog_hostile_net },
 };
 
 void gm_main(const char *cmdline, enum gm_boot how)

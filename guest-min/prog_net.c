@@ -112,7 +112,7 @@ static bool eq(const uint8_t *a, const uint8_t *b, size_t n)
 	return true;
 }
 
-static bool parse_ip(const char *s, uint8_t ip[4])
+bool gm_net_parse_ip(const char *s, uint8_t ip[4])
 {
 	for (int i = 0; i < 4; i++) {
 		unsigned v = 0, digits = 0;
@@ -140,7 +140,7 @@ static int hexval(char c)
 	return -1;
 }
 
-static bool parse_mac(const char *s, uint8_t mac[6])
+bool gm_net_parse_mac(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
 		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
@@ -170,11 +170,11 @@ static bool params(struct net_state *n)
 	const char *pm = gm_param(n->ctx, "net.peermac");
 	uint64_t w;
 
-	if (!parse_ip(ip ? ip : "10.0.0.2", n->ip) || !parse_ip(peer ? peer : "10.0.0.1", n->peer)) {
+	if (!gm_net_parse_ip(ip ? ip : "10.0.0.2", n->ip) || !gm_net_parse_ip(peer ? peer : "10.0.0.1", n->peer)) {
 		gm_puts("net: net.ip / net.peer must be dotted IPv4 addresses\n");
 		return false;
 	}
-	if (pm && !parse_mac(pm, n->peermac)) {
+	if (pm && !gm_net_parse_mac(pm, n->peermac)) {
 		gm_printf("net: net.peermac=%s is not aa:bb:cc:dd:ee:ff\n", pm);
 		return false;
 	}

@@ -243,7 +243,11 @@ int gm_blk_sync(const struct gm_ctx *ctx, struct gm_blk *blk, uint32_t type,
 /* Data descriptors one request of len bytes needs. */
 unsigned gm_blk_segs(const struct gm_blk *blk, uint32_t len);
 
-/* Programs (prog_blk.c, prog_net.c, prog_hostile.c). */
+/* prog_net.c: "a.b.c.d" and "aa:bb:cc:dd:ee:ff". */
+bool gm_net_parse_ip(const char *s, uint8_t ip[4]);
+bool gm_net_parse_mac(const char *s, uint8_t mac[6]);
+
+/* Programs (prog_blk.c, prog_net.c, prog_hostile.c, prog_hostile_net.c). */
 int prog_blk(const struct gm_ctx *ctx);
 int prog_net(const struct gm_ctx *ctx);
 int prog_hostile_loop(const struct gm_ctx *ctx);
@@ -254,5 +258,6 @@ int prog_hostile_notify(const struct gm_ctx *ctx);
 int prog_hostile_config(const struct gm_ctx *ctx);
 int prog_hostile_reset(const struct gm_ctx *ctx);
 int prog_hostile_indirect(const struct gm_ctx *ctx);
+int prog_hostile_net(const struct gm_ctx *ctx);
 
 #endif

@@ -83,4 +83,21 @@ if [ $rc -eq 1 ] && ! crashed && grep -q '^net: sent 5, received 0 echo replies'
 else
 	fail net-no-peer "rc=$rc out=[$out] err=[$err]"
 fi
+# hostile-net: broken TX and RX chains. Each attack must end with ember alive (an ARP
+# round trip after a reset), at most one line on stderr, and no sanitizer report. Chains
+# on memory outside RAM, and loops, must make the device say DEVICE_NEEDS_RESET.
+for c in tx-oob tx-wrap tx-loop tx-huge tx-short tx-writable rx-readonly rx-oob rx-tiny; do
+	run_ember --kernel "$GUEST" --cmdline "hostile-net $c hostile.reply=1 $args" --net "tap=$tap,mac=$guest_mac"
+	lines=$(grep -c . <<<"$err")
+	if [ $rc -ne 0 ] || crashed || ! grep -qx 'hostile-net: ember alive' <<<"$out"; then
+		fail "hostile-net-$c" "rc=$rc out=[$out] err=[$err]"
+	elif [ "$lines" -gt 1 ]; then
+		fail "hostile-net-$c" "$lines lines on stderr: [$err]"
+	elif case $c in tx-huge | tx-short | tx-writable) false ;; esac &&
+	     ! grep -qx "hostile-net: $c: device needs reset" <<<"$out"; then
+		fail "hostile-net-$c" "no DEVICE_NEEDS_RESET: out=[$out]"
+	else
+		pass "hostile-net-$c"
+	fi
+done
 finish
