@@ -418,5 +418,14 @@ int prog_blk(const struct gm_ctx *c)
 		if (run_device(&r, d, ro))
 			rc = 1;
 	}
+	/*
+	 * blk.hold=1: stay up after the (flushed) run, so a test can kill -9 ember and
+	 * check that what was acknowledged is in the image.
+	 */
+	if (!rc && gm_param_bool(c, "blk.hold")) {
+		gm_puts("blk: holding\n");
+		for (;;)
+			__asm__ volatile("pause");
+	}
 	return rc;
 }
