@@ -27,6 +27,7 @@
 #define DEFAULT_SEED   0x6d672d7265626d65ULL /* "ember-gm" */
 #define MAX_WINDOW     (64ULL << 20)
 #define MAX_DEVS       8
+#define HOLD_MS        60000 /* blk.hold=1: at most this long */
 
 struct blk_run {
 	const struct gm_ctx *ctx;
@@ -423,9 +424,17 @@ int prog_blk(const struct gm_ctx *c)
 	 * check that what was acknowledged is in the image.
 	 */
 	if (!rc && gm_param_bool(c, "blk.hold")) {
+		/*
+		 * Bounded like every wait here: a test that fails to kill the monitor
+		 * (killing a wrapper such as timeout(1) instead) must not leave a VM
+		 * spinning forever.
+		 */
+		uint64_t end = gm_rdtsc() + gm_ms_to_tsc(c, HOLD_MS);
+
 		gm_puts("blk: holding\n");
-		for (;;)
+		while (gm_rdtsc() < end)
 			__asm__ volatile("pause");
+		gm_puts("blk: hold ended (nobody killed the monitor)\n");
 	}
 	return rc;
 }
