@@ -409,6 +409,8 @@ static bool reset_midway(struct hostile *h)
 	struct gm_blk *blk = h->blk;
 	uint64_t cap = blk->capacity * 512, len = RESET_REQ_LEN, deadline;
 	unsigned n = 0, done, before;
+	volatile uint8_t *used;
+	uint32_t used_len;
 	uint32_t st;
 
 	if (!h->big && !(h->big = gm_alloc((uint64_t)RESET_REQS * RESET_REQ_LEN, 4096))) {
@@ -441,14 +443,25 @@ static bool reset_midway(struct hostile *h)
 		  "written, %u when it read back 0\n", h->prog, h->cs, n,
 		  (unsigned long long)(len >> 10), before, done);
 
+	/* The data buffers, and the used ring (index and every element), as canaries. */
 	for (uint64_t off = 0; off < n * len; off += 4096)
 		*(volatile uint64_t *)(h->big + off) = CANARY;
+	used = (volatile uint8_t *)blk->vq.used;
+	used_len = 4 + 8 * (uint32_t)blk->vq.size;
+	for (uint32_t i = 0; i < used_len; i++)
+		used[i] = 0xa5;
 	spin_us(h->ctx, 200000);
 	for (uint64_t off = 0; off < n * len; off += 4096)
 		if (*(volatile uint64_t *)(h->big + off) != CANARY) {
 			gm_printf("%s: %s: guest memory at 0x%llx written after the reset "
 				  "completed\n", h->prog, h->cs,
 				  (unsigned long long)(uintptr_t)(h->big + off));
+			return false;
+		}
+	for (uint32_t i = 0; i < used_len; i++)
+		if (used[i] != 0xa5) {
+			gm_printf("%s: %s: used ring byte %u written after the reset "
+				  "completed\n", h->prog, h->cs, i);
 			return false;
 		}
 	gm_printf("%s: %s: no DMA after the reset\n", h->prog, h->cs);
