@@ -86,13 +86,13 @@ run: all
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-# Benchmarks report, they never fail a build (issue: perf/). For now: what each
-# interrupt-controller choice costs over a VM's life, measured side by side.
+# Benchmarks report, they never fail a build (issue: perf/): irqchip_cost and
+# virtio_bench.sh (ember vs QEMU microvm), into perf/RESULTS.md; see perf/README.md.
 $(BUILD)/perf/irqchip_cost: perf/irqchip_cost.c
 	@mkdir -p $(@D)
 	$(Q)$(ASAN_CC) -std=gnu11 -O2 $(WARNINGS) -o $@ $<
-bench: $(BUILD)/perf/irqchip_cost
-	$(BUILD)/perf/irqchip_cost
+bench: all $(BUILD)/perf/irqchip_cost
+	@perf/bench.sh $(BUILD)
 
 # The L2 kernel for Linux tests and for users: Debian's linux-source-6.1 with
 # scripts/guest-kernel.config, cached outside the checkout.
