@@ -44,7 +44,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 .PHONY: all deps run test check unit bench guest-kernel clean distclean host-deps
 all: $(BUILD)/ember $(BUILD)/guest-min
 	@size=$$(stat -c %s $(BUILD)/ember); \
-	 echo "build/ember: $$size bytes ($$((size / 1024)) KiB), $$(file -b $(BUILD)/ember | cut -d, -f1-4)"
+	 echo "$(BUILD)/ember: $$size bytes ($$((size / 1024)) KiB), $$(file -b $(BUILD)/ember | cut -d, -f1-4)"
 
 include guest-min/guest-min.mk
 
