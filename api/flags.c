@@ -115,11 +115,38 @@ static int copy_options(const char *flag, const char *value, char buf[OPTIONS_MA
 	return 0;
 }
 
+/* The default id: the lowest PREFIXn no device has, so it never replaces one. */
+static void default_id(char *id, size_t cap, const char *prefix, bool (*taken)(const struct vm_config *, const char *),
+		       const struct vm_config *cfg)
+{
+	for (unsigned n = 0;; n++) {
+		snprintf(id, cap, "%s%u", prefix, n);
+		if (!taken(cfg, id))
+			return;
+	}
+}
+
+static bool drive_id_taken(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if (strcmp(cfg->drives[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+static bool net_id_taken(const struct vm_config *cfg, const char *id)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (strcmp(cfg->nets[i].id, id) == 0)
+			return true;
+	return false;
+}
+
 static int set_drive(struct vm_config *cfg, const char *value, struct errbuf *e)
 {
 	char buf[OPTIONS_MAX];
 	struct drive_config d = { .engine = DRIVE_ENGINE_SYNC };
-	snprintf(d.id, sizeof(d.id), "drive%u", cfg->ndrives);
+	default_id(d.id, sizeof(d.id), "drive", drive_id_taken, cfg);
 	if (copy_options("drive", value, buf, e) < 0 ||
 	    parse_options("drive", buf, drive_option, &d, e) < 0)
 		return -1;
@@ -162,7 +189,7 @@ static int set_net(struct vm_config *cfg, const char *value, struct errbuf *e)
 {
 	char buf[OPTIONS_MAX];
 	struct net_config n = { .id = "" };
-	snprintf(n.id, sizeof(n.id), "net%u", cfg->nnets);
+	default_id(n.id, sizeof(n.id), "net", net_id_taken, cfg);
 	if (copy_options("net", value, buf, e) < 0 ||
 	    parse_options("net", buf, net_option, &n, e) < 0)
 		return -1;

@@ -118,6 +118,8 @@ static void virtio_mmio_write_status(struct virtio_mmio *t, uint32_t value)
 		virtio_mmio_reset(t);
 		return;
 	}
+	/* 2.1.1: the driver never clears a bit; only a reset starts negotiation over. */
+	value |= t->status;
 	uint32_t added = value & ~t->status;
 	uint32_t sticky = t->status & VIRTIO_STATUS_NEEDS_RESET;
 	if ((added & VIRTIO_STATUS_FEATURES_OK) && !virtio_mmio_features_ok(t))

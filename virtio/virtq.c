@@ -98,7 +98,7 @@ static bool virtq_walk_indirect(struct virtq *q, const struct virtq_desc *d,
 		return virtq_fail(q, "indirect descriptor with NEXT set");
 	if (d->len == 0 || d->len % sizeof(struct virtq_desc) ||
 	    d->len / sizeof(struct virtq_desc) > VIRTQ_MAX_CHAIN)
-		return virtq_fail(q, "indirect table length is not 16 x (1..queue size)");
+		return virtq_fail(q, "indirect table length is not 16 x (1..256)");
 	const struct virtq_desc *table = guest_mem_at(q->mem, d->addr, d->len);
 	if (!table || (d->addr & 15))
 		return virtq_fail(q, "indirect table outside guest RAM or misaligned");

@@ -711,9 +711,9 @@ Test(flags_devices, net_bad_rate_limit)
 
 Test(flags_devices, net_duplicates)
 {
-	net_refused("tap=keep0", "network interface 'net1': TAP 'keep0' is already used by 'keep'");
+	net_refused("tap=keep0", "network interface 'net0': TAP 'keep0' is already used by 'keep'");
 	net_refused("tap=other,mac=52:54:00:00:00:01",
-		    "network interface 'net1': MAC is already used by 'keep'");
+		    "network interface 'net0': MAC is already used by 'keep'");
 }
 
 Test(flags_devices, net_bad_id)
@@ -739,4 +739,23 @@ Test(flags_devices, help_lists_drive_and_net)
 	cr_assert_not_null(strstr(out_buf, "--drive"), "%s", out_buf);
 	cr_assert_not_null(strstr(out_buf, "--net"), "%s", out_buf);
 	cr_assert_not_null(strstr(out_buf, "engine=sync|async"), "%s", out_buf);
+}
+
+/* A default id is one no device has yet: it never replaces a drive named by the user. */
+Test(flags_devices, drive_without_id_does_not_replace_an_explicit_one)
+{
+	cr_assert_eq(PARSE("--kernel", "k", "--drive", "path=root.img,root,id=drive1", "--drive",
+			   "path=data.img"),
+		     FLAGS_RUN, "%s", e.msg);
+	cr_assert_eq(cfg.ndrives, 2, "the second --drive replaced the first (%s, root=%d)",
+		     cfg.drives[0].path, cfg.drives[0].is_root);
+	cr_assert_str_eq(cfg.drives[1].id, "drive0");
+}
+
+Test(flags_devices, net_without_id_does_not_replace_an_explicit_one)
+{
+	cr_assert_eq(PARSE("--kernel", "k", "--net", "tap=tap0,id=net1", "--net", "tap=tap1"),
+		     FLAGS_RUN, "%s", e.msg);
+	cr_assert_eq(cfg.nnets, 2, "the second --net replaced the first (tap %s)", cfg.nets[0].tap);
+	cr_assert_str_eq(cfg.nets[1].id, "net0");
 }

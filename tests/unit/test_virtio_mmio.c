@@ -947,3 +947,25 @@ Test(virtio_mmio, broken_queue_is_not_notified_on_driver_ok)
 	cr_assert_eq(fake.activates, 0);
 	cr_assert_str_eq(fake.order, "");
 }
+
+/* 2.1.1: the driver MUST NOT clear a status bit; only a reset (Status=0) starts over. */
+Test(virtio_mmio, clearing_status_bits_does_not_reopen_negotiation)
+{
+	cr_assert_eq(negotiate(GOOD_FEATURES), STATUS_FEATURES_OK);
+	good_queue(0);
+	driver_ok();
+	cr_assert_eq(fake.activates, 1);
+	/* A hostile driver drops FEATURES_OK and DRIVER_OK without a reset ... */
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	/* ... changes the features under the running queue ... */
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(F(VIRTIO_RING_F_INDIRECT_DESC) | F(DEV_F_A)));
+	/* ... and goes live again. */
+	wr(VIRTIO_MMIO_STATUS, STATUS_FEATURES_OK);
+	driver_ok();
+	cr_assert_eq(t.driver_features, GOOD_FEATURES,
+		     "features renegotiated without a reset: 0x%llx (queue 0 still has "
+		     "indirect=%d)",
+		     (unsigned long long)t.driver_features, t.queues[0].indirect);
+	cr_assert_eq(fake.activates, 1, "activated %u times without a reset", fake.activates);
+}
