@@ -5,10 +5,13 @@
 #   blk_token=T [blk_file=/PATH]  write T into PATH (default /ember-token) on
 #                                 the root file system, then sync
 #   blk_ro=vdX                    a drive given read-only: print its sha256,
-#                                 then try to write its first block (must fail)
-#   blk_scratch=vdX               write 1 MiB of random data at offset 0 with
-#                                 fsync, read it back bypassing the page cache
-#                                 and print both sha256s
+#                                 then try to write its first block (must fail;
+#                                 the host checks that the file is unchanged)
+#   blk_scratch=vdX               write 1 MiB at offset 0 with fsync, read it
+#                                 back bypassing the page cache and print both
+#                                 sha256s. The data: the second MiB of
+#                                 blk_pattern=vdY if given (no wait for the
+#                                 guest's entropy), else from /dev/urandom
 # Every line starts with "L2: blk ".
 arg() {
   for w in $(cat /proc/cmdline); do
@@ -41,11 +44,14 @@ if ro=$(arg blk_ro); then
   else
     say "$ro write refused: $(grep -v records /tmp/dd.err | tail -n1)"
   fi
-  say "$ro sha256 after=$(sha "/dev/$ro")"
 fi
 
 if s=$(arg blk_scratch); then
-  dd if=/dev/urandom of=/tmp/pattern bs=65536 count=16 2>/dev/null
+  if p=$(arg blk_pattern); then
+    dd if="/dev/$p" of=/tmp/pattern bs=65536 skip=16 count=16 2>/dev/null
+  else
+    dd if=/dev/urandom of=/tmp/pattern bs=65536 count=16 2>/dev/null
+  fi
   if dd if=/tmp/pattern of="/dev/$s" bs=65536 conv=notrunc,fsync 2>/tmp/dd.err; then
     say "$s wrote sha256=$(sha /tmp/pattern)"
   else

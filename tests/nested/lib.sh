@@ -11,6 +11,8 @@
 #   L2_INITRD    build/nested/l2-initrd.cpio.gz (built when missing/stale)
 #   L2_MEM       L2 memory in MiB passed to ember --mem (default 256)
 #   NESTED_TIMEOUT  seconds per QEMU run (default 300)
+#   NESTED_WATCHDOG seconds ember may run in L1 before its threads' stacks
+#                are printed and it is killed (default 150; 0: off)
 #   NESTED_WORK  work/cache directory (default build/nested)
 # A test may set HARNESS_OPTS (array) to more nested-run.sh options for its
 # next `nested` runs (--disk, --tap, --l1-hook, --file).
@@ -24,6 +26,7 @@ L2_VMLINUX=${L2_VMLINUX:-build/guest-kernel/vmlinux}
 L2_BZIMAGE=${L2_BZIMAGE:-build/guest-kernel/bzImage}
 L2_MEM=${L2_MEM:-256}
 NESTED_TIMEOUT=${NESTED_TIMEOUT:-300}
+NESTED_WATCHDOG=${NESTED_WATCHDOG:-150}
 export NESTED_WORK=${NESTED_WORK:-$ROOT/build/nested}
 LOGDIR=$NESTED_WORK/logs
 NAME=${NAME:-$(basename "$0" .sh)}
@@ -64,8 +67,9 @@ preflight() {
 nested() {
   local label=$1 kernel=$2; shift 2
   LAST_LOG=$LOGDIR/$NAME-$label.log
-  local t0=$SECONDS rc=0
-  "$NESTED_DIR/nested-run.sh" --ember "$EMBER" --kernel "$kernel" \
+  local t0=$SECONDS rc=0 wd=()
+  [ "$NESTED_WATCHDOG" = 0 ] || wd=(--watchdog "$NESTED_WATCHDOG")
+  "$NESTED_DIR/nested-run.sh" --ember "$EMBER" --kernel "$kernel" "${wd[@]}" \
     --initrd "$L2_INITRD" --timeout "$NESTED_TIMEOUT" "${HARNESS_OPTS[@]}" -- "$@" \
     >"$LAST_LOG" 2>"$LAST_LOG.err" || rc=$?
   echo "$NAME: $label: harness status $rc after $((SECONDS - t0))s (log $LAST_LOG)" >&2
@@ -76,6 +80,10 @@ nested() {
     *) cat "$LAST_LOG.err" >&2; fail "$label: nested harness failed (status $rc)" ;;
   esac
   EMBER_RC=$(sed -n 's/^NESTED: ember exit=\([0-9]*\).*/\1/p' "$LAST_LOG" | tail -n1)
+  if grep -q '^NESTED: watchdog: ember' "$LAST_LOG"; then
+    grep '^NESTED: watchdog' "$LAST_LOG" >&2
+    fail "$label: ember still ran after ${NESTED_WATCHDOG}s in L1 (watchdog; its threads above)"
+  fi
 }
 
 # expect LABEL REGEX: the last run's console has a line matching REGEX (ERE).

@@ -38,7 +38,7 @@ done
 key=$( {
   sha256sum "$0" "$here/l2-init" "$here/rootfs.bash" "$busybox" "$here"/l2-*.sh | cut -d' ' -f1
   for f in "$@"; do echo "$f"; sha256sum <"${f%%=*}"; done
-  echo "$size"; "$mke2fs" -V 2>&1 | head -n1
+  echo "$size"; "$mke2fs" -V 2>&1 | sed -n 1p  # sed reads all: no SIGPIPE under pipefail
 } | sha256sum | cut -c1-16)
 if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
   exit 0

@@ -17,6 +17,10 @@
 #   --tap NAME[=ADDR/PREFIX]  create a persistent TAP NAME in L1 (tun module),
 #                      give it ADDR (e.g. tap0=10.0.2.1/24) and bring it up
 #                      before ember starts; repeatable. ember: --net tap=NAME
+#   --watchdog SECS    if ember runs longer than SECS in L1, print each of its
+#                      threads' state and kernel stack, then SIGTERM it
+#                      (SIGKILL 3 s later): a hang ends in seconds, not at
+#                      --timeout, and says where ember was (default: off)
 #   --l1-hook FILE     shell script run in L1 as "sh HOOK pre" before ember
 #                      starts and "sh HOOK post" after it exits (its
 #                      background jobs of "pre" live on); repeatable
@@ -66,6 +70,7 @@ files=()
 disks=()
 taps=()
 hooks=()
+watchdog=
 while [ $# -gt 0 ]; do
   case $1 in
     --ember) ember=$2; shift 2 ;;
@@ -75,6 +80,7 @@ while [ $# -gt 0 ]; do
     --disk) disks+=("$2"); shift 2 ;;
     --tap) taps+=("$2"); shift 2 ;;
     --l1-hook) hooks+=("$2"); shift 2 ;;
+    --watchdog) watchdog=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --l1-mem) l1_mem=$2; shift 2 ;;
     --l1-cpus) l1_cpus=$2; shift 2 ;;
@@ -238,6 +244,11 @@ for h in "${hooks[@]}"; do
   cp "$h" "$pl/l1/hooks/$n"
   n=$((n + 1))
 done
+case $watchdog in
+  '') ;;
+  *[!0-9]*|0) die "--watchdog wants seconds, got '$watchdog'" ;;
+  *) echo "$watchdog" >"$pl/l1.watchdog" ;;
+esac
 [ $l1_dmesg = 0 ] || : >"$pl/nested.dmesg"
 [ $stdin = 0 ] || : >"$pl/ember.stdin"
 : >"$pl/ember.args"
