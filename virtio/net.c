@@ -76,6 +76,7 @@ struct virtio_net {
 	struct net_rx_used rx_used[NET_QUEUE_MAX];
 	bool rx_staged;
 	size_t rx_len;
+	uint16_t rx_dry_at; /* avail index where the last placement ran out of buffers */
 	uint64_t rx_dropped, tx_dropped;
 	uint8_t rx_frame[NET_MAX_BUF];
 };
@@ -118,8 +119,13 @@ static int net_rx_place(struct virtio_net *n)
 			return 1;
 		}
 		int got = virtq_pop_chain(q, &n->chain);
-		if (got <= 0)
-			return got < 0 ? -1 : (net_rx_unpop(q, used), 0);
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			n->rx_dry_at = q->last_avail;
+			net_rx_unpop(q, used);
+			return 0;
+		}
 		if (n->chain.nout || n->chain.in_len < (used ? 1 : NET_HDR_LEN)) {
 			virtq_break(q, "receive chain with a device-readable buffer or no room "
 				       "for the header");
@@ -177,7 +183,8 @@ static void net_rx_run(struct virtio_net *n)
 				virtio_mmio_ring_error(n->t, NET_RXQ);
 				break;
 			}
-			if (virtq_arm_notify(q))
+			/* Retry only when the guest posted more than what was too little. */
+			if (virtq_arm_notify_at(q, n->rx_dry_at))
 				continue;
 			break;
 		}

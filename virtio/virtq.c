@@ -216,12 +216,17 @@ bool virtq_needs_interrupt(struct virtq *q)
 	return !valid || (uint16_t)(now - event - 1) < (uint16_t)(now - old);
 }
 
-bool virtq_arm_notify(struct virtq *q)
+bool virtq_arm_notify_at(struct virtq *q, uint16_t idx)
 {
 	if (!q->enabled || q->broken)
 		return false;
 	if (q->event_idx)
-		GUEST_STORE(virtq_avail_event(q), q->last_avail);
+		GUEST_STORE(virtq_avail_event(q), idx);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != idx;
+}
+
+bool virtq_arm_notify(struct virtq *q)
+{
+	return virtq_arm_notify_at(q, q->last_avail);
 }

@@ -81,5 +81,10 @@ bool virtq_needs_interrupt(struct virtq *q);
  * true if more chains arrived meanwhile, so the caller loops instead of sleeping.
  */
 bool virtq_arm_notify(struct virtq *q);
+/*
+ * The same for a device that needs the ring to grow past avail index idx (a frame that
+ * did not fit in what is there): true only once the driver has posted beyond idx.
+ */
+bool virtq_arm_notify_at(struct virtq *q, uint16_t idx);
 
 #endif

@@ -972,3 +972,25 @@ Test(virtq, break_by_the_device)
 	cr_assert_eq(virtq_pop_chain(&q, &c), -1);
 	cr_assert_str_eq(q.error, "block request without a writable status byte");
 }
+
+/*
+ * A device that popped what was there, found it too little and gave it back waits for
+ * the ring to grow past where it ran dry, not merely for a non-empty ring (that spun
+ * virtio-net forever on a frame bigger than the posted buffers).
+ */
+Test(virtq, arm_notify_at_waits_for_buffers_beyond_the_dry_point)
+{
+	ring_init(QSZ, true, false);
+	uint16_t *avail_event = (uint16_t *)&used->ring[QSZ];
+	set_desc(desc, 0, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
+	offer(0);
+	cr_assert_eq(virtq_pop_chain(&q, &c), 1);
+	cr_assert_eq(virtq_pop_chain(&q, &c), 0);
+	uint16_t dry = q.last_avail;
+	virtq_unpop(&q);
+	cr_assert(virtq_arm_notify(&q), "the given-back chain is still there");
+	cr_assert_not(virtq_arm_notify_at(&q, dry), "nothing beyond the dry point yet");
+	cr_assert_eq(*avail_event, dry, "the driver is not asked to notify at the dry point");
+	offer(0);
+	cr_assert(virtq_arm_notify_at(&q, dry), "a buffer posted beyond it is not reported");
+}
