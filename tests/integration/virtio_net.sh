@@ -76,6 +76,19 @@ fi
 ip neigh replace "$guest" lladdr "$guest_mac" dev "$tap" nud permanent
 
 # Nobody answers (a peer that does not exist): guest-min gives up and says so, ember exits cleanly.
+# Rate limits, per direction: 20 frames per second after a bucket of 20. 60 round trips
+# cannot take less than (60 - 20) / 20 = 2 s of guest time however fast the machine.
+for dir in tx rx; do
+	run_ember --kernel "$GUEST" --cmdline "net 60 $args net.peermac=$host_mac net.timeout_ms=5000" \
+		--net "tap=$tap,mac=$guest_mac,${dir}_ops=20/1000"
+	us=$(sed -n 's/^net: sent 60, received 60 echo replies in \([0-9]*\) us.*/\1/p' <<<"$out")
+	if [ $rc -eq 0 ] && ! crashed && [ -n "$us" ] && [ "$us" -ge 1800000 ]; then
+		pass "net-${dir}-rate-limit-holds"
+	else
+		fail "net-${dir}-rate-limit-holds" "rc=$rc us=$us out=[$(grep '^net:' <<<"$out")] err=[$err]"
+	fi
+done
+
 run_ember --kernel "$GUEST" --cmdline "net 5 net.ip=$guest net.peer=$subnet.99 net.timeout_ms=300" \
 	--net "tap=$tap,mac=$guest_mac"
 if [ $rc -eq 1 ] && ! crashed && grep -q '^net: sent 5, received 0 echo replies' <<<"$out"; then
