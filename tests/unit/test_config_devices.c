@@ -8,46 +8,8 @@
 
 #include "../../api/config.h"
 #include "../../api/flags.h"
-#include "helpers.h"
+#include "flags_harness.h"
 
-static struct vm_config cfg;
-static struct errbuf e;
-static char *out_buf;
-static size_t out_len;
-static FILE *out;
-
-static void setup(void)
-{
-	config_init(&cfg);
-	memset(&e, 0, sizeof(e));
-	out = open_memstream(&out_buf, &out_len);
-	cr_assert_not_null(out);
-}
-
-static void teardown(void)
-{
-	fclose(out);
-	free(out_buf);
-	config_free(&cfg);
-}
-
-#define PARSE(...) parse_words((const char *[]){ "ember", __VA_ARGS__, NULL })
-
-static enum flags_result parse_words(const char **words)
-{
-	char *argv[48];
-	int argc = 0;
-	while (words[argc]) {
-		cr_assert_lt(argc, 47);
-		argv[argc] = (char *)(uintptr_t)words[argc];
-		argc++;
-	}
-	argv[argc] = NULL;
-	memset(&e, 0, sizeof(e));
-	enum flags_result r = flags_parse(argc, argv, &cfg, out, &e);
-	fflush(out);
-	return r;
-}
 
 static struct drive_config drive(const char *id, const char *path)
 {

@@ -5,46 +5,8 @@
 #include "../../api/config.h"
 #include "../../api/flags.h"
 #include "../../api/version.h"
-#include "helpers.h"
+#include "flags_harness.h"
 
-static struct vm_config cfg;
-static struct errbuf e;
-static char *out_buf;
-static size_t out_len;
-static FILE *out;
-
-static void setup(void)
-{
-	config_init(&cfg);
-	memset(&e, 0, sizeof(e));
-	out = open_memstream(&out_buf, &out_len);
-	cr_assert_not_null(out);
-}
-
-static void teardown(void)
-{
-	fclose(out);
-	free(out_buf);
-	config_free(&cfg);
-}
-
-/* Runs flags_parse on a NULL-terminated list of words after argv[0]. */
-#define PARSE(...) parse_words((const char *[]){ "ember", __VA_ARGS__, NULL })
-
-static enum flags_result parse_words(const char **words)
-{
-	char *argv[32];
-	int argc = 0;
-	while (words[argc]) {
-		cr_assert_lt(argc, 31);
-		argv[argc] = (char *)(uintptr_t)words[argc];
-		argc++;
-	}
-	argv[argc] = NULL;
-	enum flags_result r = flags_parse(argc, argv, &cfg, out, &e);
-	fflush(out);
-	return r;
-}
 
 TestSuite(flags, .init = setup, .fini = teardown);
 
