@@ -2,20 +2,6 @@
 # Bad flags (status 153) and bad images (status 1): one line naming what was wrong, no crash.
 cd "$(dirname "$0")/../.." && . tests/integration/common.bash
 
-# expect NAME STATUS PATTERN ARGS...: status, exactly one stderr line matching PATTERN.
-expect() {
-	local name=$1 want=$2 pattern=$3
-	shift 3
-	run_ember "$@"
-	if crashed; then
-		fail "$name" "crashed: rc=$rc err=[$err]"
-	elif [ $rc -ne "$want" ] || [ "$(wc -l <<<"$err")" -ne 1 ] || ! grep -qE -e "$pattern" <<<"$err"; then
-		fail "$name" "rc=$rc (want $want) err=[$err]"
-	else
-		pass "$name"
-	fi
-}
-
 expect no-kernel 153 '^ember: no kernel: --kernel PATH is required$'
 expect unknown-flag 153 "unknown flag '--frob'" --kernel "$GUEST" --frob
 expect missing-value 153 '--vcpus needs a value' --kernel "$GUEST" --vcpus

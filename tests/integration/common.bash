@@ -33,3 +33,18 @@ crashed() {
 	case $rc in 124 | 132 | 134 | 135 | 136 | 137 | 139) return 0 ;; esac
 	grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' <<<"$err"
 }
+
+# expect NAME STATUS PATTERN ARGS...: a refused flag or file ends ember with STATUS and
+# exactly one stderr line matching PATTERN, without a crash.
+expect() {
+	local name=$1 want=$2 pattern=$3
+	shift 3
+	run_ember "$@"
+	if crashed; then
+		fail "$name" "crashed: rc=$rc err=[$err]"
+	elif [ $rc -ne "$want" ] || [ "$(wc -l <<<"$err")" -ne 1 ] || ! grep -qE -e "$pattern" <<<"$err"; then
+		fail "$name" "rc=$rc (want $want) err=[$err]"
+	else
+		pass "$name"
+	fi
+}

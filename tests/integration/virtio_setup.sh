@@ -3,20 +3,6 @@
 # the image untouched; a rate limit slows guest-min's blk down to what it allows.
 cd "$(dirname "$0")/../.." && . tests/integration/common.bash
 
-# expect NAME STATUS PATTERN ARGS...: status, exactly one stderr line matching PATTERN.
-expect() {
-	local name=$1 want=$2 pattern=$3
-	shift 3
-	run_ember "$@"
-	if crashed; then
-		fail "$name" "crashed: rc=$rc err=[$err]"
-	elif [ $rc -ne "$want" ] || [ "$(wc -l <<<"$err")" -ne 1 ] || ! grep -qE -e "$pattern" <<<"$err"; then
-		fail "$name" "rc=$rc (want $want) err=[$err]"
-	else
-		pass "$name"
-	fi
-}
-
 img=$TMP/disk.img
 head -c $((4 << 20)) /dev/urandom >"$img"
 sum=$(sha256sum <"$img")
