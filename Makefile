@@ -32,9 +32,10 @@ MUSL_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/musl/%.o)
 ASAN_CC     := gcc
 ASAN_CFLAGS := $(COMMON_CFLAGS) -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -isystem $(DEPS)/include
-# liburing is deps.sh's musl build: it needs only calloc and free from a libc (the
-# system calls are its own), so the same archive links with glibc; Debian has no .a.
-ASAN_LIBS   := -L$(DEPS)/lib -luring -lpthread
+# liburing and http-parser are deps.sh's musl builds: they need only calloc/free and
+# __assert_fail from a libc, so the same archives link with glibc (Debian ships no
+# liburing.a). jansson uses stdio and locales, so the glibc build takes Debian's own.
+ASAN_LIBS   := -L$(DEPS)/lib -luring -lhttp_parser -l:libjansson.so -lpthread
 ASAN_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/asan/%.o)
 ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
 

@@ -25,14 +25,20 @@
 #define CONFIG_MAX_DEVICES 19
 
 enum drive_engine { DRIVE_ENGINE_SYNC, DRIVE_ENGINE_ASYNC };
+/* Writeback offers VIRTIO_BLK_F_FLUSH and makes FLUSH an fdatasync; Unsafe offers no
+ * FLUSH (Firecracker's meaning). ember's default is Writeback (Firecracker's: Unsafe). */
+enum drive_cache { DRIVE_CACHE_WRITEBACK, DRIVE_CACHE_UNSAFE };
+#define CONFIG_MAX_PARTUUID 36
 
 /* A virtio-blk drive (Firecracker's PUT /drives/{id}). */
 struct drive_config {
 	char id[CONFIG_MAX_ID + 1];
 	char *path; /* host file or block device */
 	bool read_only;
-	bool is_root; /* ember adds root=/dev/vdX and ro/rw to the kernel command line */
+	bool is_root; /* ember adds root=/dev/vdX (or PARTUUID=) and ro/rw to the command line */
+	char partuuid[CONFIG_MAX_PARTUUID + 1]; /* "" when none */
 	enum drive_engine engine;
+	enum drive_cache cache;
 	struct rate_limiter_config rate_limiter;
 };
 
