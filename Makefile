@@ -8,6 +8,7 @@ DEPS  := $(BUILD)/deps
 
 EMBER_SRCS := vmm.c \
 	api/config.c api/flags.c \
+	api/http.c api/server.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/rate_limiter.c \
