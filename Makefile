@@ -11,7 +11,7 @@ EMBER_SRCS := vmm.c \
 	api/http.c api/server.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
-	lib/event_loop.c lib/guest_mem.c lib/log.c lib/rate_limiter.c \
+	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
 	vcpu/bus.c vcpu/cpuid.c vcpu/debug_exit.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \
 	vcpu/vcpu.c vcpu/vm.c \
 	virtio/blk.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c

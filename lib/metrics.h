@@ -86,4 +86,66 @@ struct metrics {
 
 extern struct metrics metrics;
 
+/*
+ * Per-device groups, Firecracker's BlockDeviceMetrics and NetDeviceMetrics as of the
+ * same release as the groups above (their read_agg/write_agg/tap_write_agg latency
+ * aggregates left out, like vcpu's). Written as "block_<drive_id>" and "net_<iface_id>",
+ * and summed into "block" and "net". What bumps each field: virtio/README.md.
+ */
+#define METRICS_BLOCK(F, S)                                                              \
+	F(activate_fails) F(cfg_fails) F(no_avail_buffer) F(event_fails) F(execute_fails) \
+	F(invalid_reqs_count) F(flush_count) F(queue_event_count)                          \
+	F(rate_limiter_event_count) F(update_count) F(update_fails) F(read_bytes)          \
+	F(write_bytes) F(read_count) F(write_count) F(rate_limiter_throttled_events)       \
+	F(io_engine_throttled_events) F(remaining_reqs_count)
+#define METRICS_NET(F, S)                                                                \
+	F(activate_fails) F(cfg_fails) F(mac_address_updates) F(no_rx_avail_buffer)       \
+	F(no_tx_avail_buffer) F(event_fails) F(rx_queue_event_count)                       \
+	F(rx_event_rate_limiter_count) F(rx_partial_writes) F(rx_rate_limiter_throttled)   \
+	F(rx_tap_event_count) F(rx_bytes_count) F(rx_packets_count) F(rx_fails) F(rx_count) \
+	F(tap_read_fails) F(tap_write_fails) F(tx_bytes_count) F(tx_malformed_frames)      \
+	F(tx_fails) F(tx_count) F(tx_packets_count) F(tx_partial_reads)                    \
+	F(tx_queue_event_count) F(tx_rate_limiter_event_count) F(tx_rate_limiter_throttled) \
+	F(tx_spoofed_mac_count) F(tx_remaining_reqs_count)
+
+struct metrics_block {
+	METRICS_BLOCK(METRICS_FIELD_, METRICS_FIELD_)
+};
+struct metrics_net {
+	METRICS_NET(METRICS_FIELD_, METRICS_FIELD_)
+};
+
+/*
+ * Where lines go: a regular file (appended to, created 0600) or a FIFO, opened
+ * non-blocking so that a reader that falls behind costs a line (logger.metrics_fails),
+ * never a stalled event thread. Once per process: a second call fails with "metrics are
+ * already configured"; anything but a file or FIFO fails with a line naming the path.
+ */
+int metrics_open(const char *path, struct errbuf *e);
+bool metrics_configured(void);
+/*
+ * Writes one line with one write(2): {"utc_timestamp_ms":N, every fixed group,
+ * "block_<id>" per drive, "block", "net_<id>" per interface, "net"}. F() fields are the
+ * change since the last line written, S() fields their value. A failed or short write
+ * counts logger.metrics_fails and returns -1 with the reason; the counts it could not
+ * deliver go into the next line. Not configured: writes nothing, returns 0.
+ */
+int metrics_flush(struct errbuf *e);
+/* At exit: closes the file (flush first for a last line). Counting goes on harmlessly. */
+void metrics_close(void);
+
+/*
+ * A device's group, named by its id ([A-Za-z0-9_-]); never NULL (without memory the
+ * counts go nowhere, with a warning). The device bumps it with METRIC_ADD from any
+ * thread and unregisters it when destroyed; the group then leaves the file, and its
+ * counts leave the sums. Registering an id twice gives the same group, counted twice.
+ */
+struct metrics_block *metrics_block_register(const char *drive_id);
+void metrics_block_unregister(struct metrics_block *m);
+struct metrics_net *metrics_net_register(const char *iface_id);
+void metrics_net_unregister(struct metrics_net *m);
+
+/* Unit tests: closes the file, zeroes every counter and forgets every device group. */
+void metrics_reset_for_test(void);
+
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "../lib/rate_limiter.h"
 #include "../lib/util.h"
 #include "../vcpu/vm.h"
@@ -82,6 +83,7 @@ struct virtio_blk_discard_segment {
 
 struct blk_request {
 	struct virtq_chain chain;
+	enum blk_op op;   /* what went to the engine, for the counters */
 	uint8_t *status;  /* the last writable byte of the chain */
 	uint32_t expect;  /* bytes the engine must move for success */
 	uint32_t written; /* bytes put in the guest's buffers, status byte excluded */
@@ -96,9 +98,11 @@ struct virtio_blk {
 	char id[CONFIG_MAX_ID + 1];
 	char *path;
 	bool read_only;
+	bool flush; /* VIRTIO_BLK_F_FLUSH offered (cache=Writeback); else FLUSH is UNSUPP */
 	int fd;
 	uint64_t sectors;
 	struct virtio_blk_config_space config;
+	struct metrics_block *m;
 
 	struct blk_engine *engine;
 	struct rate_limiter rl;
@@ -134,6 +138,14 @@ static void blk_complete(struct virtio_blk *b, struct blk_request *r, uint8_t st
 	b->irq_pending = true;
 }
 
+/* A request ember answers with an error without doing any I/O. */
+static void blk_refuse(struct virtio_blk *b, struct blk_request *r, uint8_t status)
+{
+	METRIC_INC(b->m->invalid_reqs_count);
+	r->written = 0;
+	blk_complete(b, r, status);
+}
+
 /* [sector, sector + bytes) lies inside the disk; bytes is a whole number of sectors. */
 static bool blk_range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
 {
@@ -152,6 +164,25 @@ static uint8_t blk_status_of(const struct blk_request *r, int64_t res)
 
 static void blk_process(struct virtio_blk *b);
 
+/* Firecracker's accounting: bytes as moved, operations when they succeeded. */
+static void blk_count_done(struct virtio_blk *b, const struct blk_request *r, int64_t res,
+			   uint8_t status)
+{
+	uint64_t moved = res > 0 ? (uint64_t)res : 0;
+	if (r->op == BLK_OP_READ)
+		METRIC_ADD(b->m->read_bytes, moved);
+	else if (r->op == BLK_OP_WRITE)
+		METRIC_ADD(b->m->write_bytes, moved);
+	if (status != VIRTIO_BLK_S_OK)
+		METRIC_INC(b->m->execute_fails); /* the host I/O failed, or the file was short */
+	else if (r->op == BLK_OP_READ)
+		METRIC_INC(b->m->read_count);
+	else if (r->op == BLK_OP_WRITE)
+		METRIC_INC(b->m->write_count);
+	else if (r->op == BLK_OP_FLUSH)
+		METRIC_INC(b->m->flush_count);
+}
+
 /* Engine completion: runs on the event thread (async) or inside blk_process (sync). */
 static void blk_io_done(void *ctx, void *cookie, int64_t res)
 {
@@ -163,7 +194,9 @@ static void blk_io_done(void *ctx, void *cookie, int64_t res)
 	} else {
 		if (res > 0 && r->written)
 			r->written = (uint32_t)res;
-		blk_complete(b, r, blk_status_of(r, res));
+		uint8_t status = blk_status_of(r, res);
+		blk_count_done(b, r, res, status);
+		blk_complete(b, r, status);
 		if (!b->processing) {
 			b->irq_pending = false;
 			virtio_mmio_notify_used(b->t, 0);
@@ -239,13 +272,13 @@ static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_re
 	io->cookie = r;
 	r->written = r->expect = 0;
 	if (iov_to_buf(c->iov, c->nout, 0, &h, sizeof(h)) != sizeof(h))
-		return blk_complete(b, r, VIRTIO_BLK_S_IOERR), -1;
+		return blk_refuse(b, r, VIRTIO_BLK_S_IOERR), -1;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
 		bool write = h.type == VIRTIO_BLK_T_OUT;
 		if (!blk_prepare_rw(b, r, write, &h))
-			return r->written = 0, blk_complete(b, r, VIRTIO_BLK_S_IOERR), -1;
+			return blk_refuse(b, r, VIRTIO_BLK_S_IOERR), -1;
 		io->op = write ? BLK_OP_WRITE : BLK_OP_READ;
 		io->offset = h.sector * BLK_SECTOR;
 		io->iov = r->data;
@@ -253,6 +286,8 @@ static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_re
 		return 0;
 	}
 	case VIRTIO_BLK_T_FLUSH:
+		if (!b->flush) /* cache=Unsafe: not offered, so not done */
+			return blk_refuse(b, r, VIRTIO_BLK_S_UNSUPP), -1;
 		io->op = BLK_OP_FLUSH;
 		return 0;
 	case VIRTIO_BLK_T_GET_ID:
@@ -260,10 +295,10 @@ static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_re
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES: {
 		int st = blk_prepare_zero(b, r, h.type, io);
-		return st == VIRTIO_BLK_S_OK ? 0 : (blk_complete(b, r, (uint8_t)st), -1);
+		return st == VIRTIO_BLK_S_OK ? 0 : (blk_refuse(b, r, (uint8_t)st), -1);
 	}
 	default:
-		return blk_complete(b, r, VIRTIO_BLK_S_UNSUPP), -1;
+		return blk_refuse(b, r, VIRTIO_BLK_S_UNSUPP), -1;
 	}
 }
 
@@ -273,6 +308,7 @@ static bool blk_start(struct virtio_blk *b, struct blk_request *r)
 	struct virtq *q = &b->t->queues[0];
 	const struct virtq_chain *c = &r->chain;
 	if (c->nin == 0) {
+		METRIC_INC(b->m->invalid_reqs_count);
 		virtq_break(q, "block request without a writable status byte");
 		blk_req_free(b, r);
 		return false;
@@ -283,14 +319,17 @@ static bool blk_start(struct virtio_blk *b, struct blk_request *r)
 	struct blk_req io;
 	if (blk_decode(b, r, &io) < 0)
 		return true;
+	r->op = io.op;
 	uint64_t bytes = io.op == BLK_OP_READ || io.op == BLK_OP_WRITE ? r->expect : 0;
 	if (!rate_limiter_consume(&b->rl, bytes, 1)) {
+		METRIC_INC(b->m->rate_limiter_throttled_events);
 		virtq_unpop(q);
 		blk_req_free(b, r);
 		return false;
 	}
 	int err = blk_engine_submit(b->engine, &io);
 	if (err == -EAGAIN) {
+		METRIC_INC(b->m->io_engine_throttled_events);
 		rate_limiter_replenish(&b->rl, bytes, 1);
 		virtq_unpop(q);
 		blk_req_free(b, r);
@@ -305,23 +344,30 @@ static bool blk_start(struct virtio_blk *b, struct blk_request *r)
 static void blk_process(struct virtio_blk *b)
 {
 	struct virtq *q = &b->t->queues[0];
+	bool took = false, empty = false;
 	b->processing = true;
 	while (virtio_mmio_queue_live(b->t, 0) && !rate_limiter_is_blocked(&b->rl)) {
 		struct blk_request *r = blk_req_alloc(b);
 		if (!r) {
+			METRIC_INC(b->m->io_engine_throttled_events); /* every slot is in the engine */
 			b->stalled = true;
 			break;
 		}
 		int got = virtq_pop_chain(q, &r->chain);
 		if (got <= 0) {
 			blk_req_free(b, r);
+			empty |= got == 0;
 			if (got == 0 && virtq_arm_notify(q))
 				continue;
 			break;
 		}
+		took = true;
+		METRIC_ADD(b->m->remaining_reqs_count, virtio_mmio_queue_pending(b->t, 0));
 		if (!blk_start(b, r))
 			break;
 	}
+	if (empty && !took)
+		METRIC_INC(b->m->no_avail_buffer);
 	if (q->broken)
 		virtio_mmio_ring_error(b->t, 0);
 	blk_engine_kick(b->engine);
@@ -334,9 +380,13 @@ static void blk_process(struct virtio_blk *b)
 
 static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned q)
 {
+	struct virtio_blk *b = dev;
 	(void)t;
 	(void)q;
-	blk_process(dev);
+	METRIC_INC(b->m->queue_event_count);
+	if (rate_limiter_is_blocked(&b->rl))
+		METRIC_INC(b->m->rate_limiter_throttled_events);
+	blk_process(b);
 }
 
 static bool blk_activate(void *dev, struct virtio_mmio *t)
@@ -365,6 +415,7 @@ static void blk_destroy(void *dev)
 	rate_limiter_destroy(&b->rl);
 	if (b->fd >= 0)
 		close(b->fd);
+	metrics_block_unregister(b->m);
 	free(b->reqs);
 	free(b->path);
 	free(b);
@@ -382,6 +433,7 @@ static void blk_on_rate_timer(void *opaque, uint32_t events)
 	struct virtio_blk *b = opaque;
 	(void)events;
 	pthread_mutex_lock(&b->t->lock);
+	METRIC_INC(b->m->rate_limiter_event_count);
 	rate_limiter_timer_fired(&b->rl);
 	blk_process(b);
 	pthread_mutex_unlock(&b->t->lock);
@@ -391,7 +443,7 @@ static const struct virtio_device_ops blk_ops_template = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.num_queues = 1,
 	.queue_max = BLK_QUEUE_MAX,
-	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_FLUSH),
+	.features = 1ULL << VIRTIO_BLK_F_SEG_MAX,
 	.config = blk_config,
 	.activate = blk_activate,
 	.queue_notify = blk_queue_notify,
@@ -410,6 +462,8 @@ static void blk_fill_config(struct virtio_blk *b)
 	c->discard_sector_alignment = 1;
 	c->write_zeroes_may_unmap = 1;
 	b->ops = blk_ops_template;
+	if (b->flush)
+		b->ops.features |= 1ULL << VIRTIO_BLK_F_FLUSH;
 	if (b->read_only)
 		b->ops.features |= 1ULL << VIRTIO_BLK_F_RO;
 	else
@@ -417,38 +471,87 @@ static void blk_fill_config(struct virtio_blk *b)
 				   (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 }
 
-/* Opens and locks the backing file; a second VM on the same image would corrupt it. */
-static int blk_open(struct virtio_blk *b, struct errbuf *e)
+/* The size of the file open on fd, which must be a regular file or a block device. */
+static int blk_file_bytes(const struct virtio_blk *b, const char *path, int fd,
+			  const struct stat *st, uint64_t *bytes, struct errbuf *e)
+{
+	if (S_ISREG(st->st_mode)) {
+		*bytes = (uint64_t)st->st_size;
+		return 0;
+	}
+	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKGETSIZE64, bytes) == 0)
+		return 0;
+	return errf(e, "drive '%s': %s is not a regular file or block device", b->id, path);
+}
+
+static bool blk_is_open_file(const struct virtio_blk *b, const struct stat *st)
+{
+	struct stat cur;
+	return b->fd >= 0 && fstat(b->fd, &cur) == 0 && cur.st_dev == st->st_dev &&
+	       cur.st_ino == st->st_ino;
+}
+
+/*
+ * Checks and locks fd, just opened on path: shared for a read-only drive, exclusive
+ * otherwise, since a second VM on the same image would corrupt it. *same: path is the
+ * file b already has open and locked (a second lock on it would conflict with ours).
+ */
+static int blk_check_file(const struct virtio_blk *b, const char *path, int fd, uint64_t *bytes,
+			  bool *same, struct errbuf *e)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return errf(e, "drive '%s': %s: %s", b->id, path, strerror(errno));
+	if (blk_file_bytes(b, path, fd, &st, bytes, e) < 0)
+		return -1;
+	*same = blk_is_open_file(b, &st);
+	if (!*same && flock(fd, (b->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		return errf(e, "drive '%s': %s is already in use by another drive or process (%s)",
+			    b->id, path, strerror(errno));
+	return 0;
+}
+
+/*
+ * Opens path as b's backing file, read-only when the drive is, and locks it. When path
+ * is the file b already uses (an update that only picks up a new size), *fd is b->fd.
+ */
+static int blk_open_file(const struct virtio_blk *b, const char *path, int *fd, uint64_t *bytes,
+			 struct errbuf *e)
 {
 	/* O_NONBLOCK: a FIFO must not hang the open; it is refused just below. */
-	b->fd = open(b->path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
-	if (b->fd < 0)
-		return errf(e, "drive '%s': cannot open %s: %s", b->id, b->path, strerror(errno));
-	struct stat st;
-	uint64_t bytes = 0;
-	if (fstat(b->fd, &st) < 0)
-		return errf(e, "drive '%s': %s: %s", b->id, b->path, strerror(errno));
-	if (S_ISREG(st.st_mode))
-		bytes = (uint64_t)st.st_size;
-	else if (!S_ISBLK(st.st_mode) || ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
-		return errf(e, "drive '%s': %s is not a regular file or block device", b->id,
-			    b->path);
-	if (flock(b->fd, (b->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
-		return errf(e, "drive '%s': %s is already in use by another drive or process (%s)", b->id, b->path,
-			    strerror(errno));
+	int nfd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	if (nfd < 0)
+		return errf(e, "drive '%s': cannot open %s: %s", b->id, path, strerror(errno));
+	bool same;
+	if (blk_check_file(b, path, nfd, bytes, &same, e) < 0) {
+		close(nfd);
+		return -1;
+	}
+	if (same) {
+		close(nfd);
+		nfd = b->fd;
+	}
+	*fd = nfd;
+	return 0;
+}
+
+static uint64_t blk_sectors(const struct virtio_blk *b, const char *path, uint64_t bytes)
+{
 	if (bytes % BLK_SECTOR)
 		log_warn("drive '%s': %s is not a whole number of 512-byte sectors; the last "
 			 "%llu bytes are not visible to the guest",
-			 b->id, b->path, (unsigned long long)(bytes % BLK_SECTOR));
-	b->sectors = bytes / BLK_SECTOR;
-	return 0;
+			 b->id, path, (unsigned long long)(bytes % BLK_SECTOR));
+	return bytes / BLK_SECTOR;
 }
 
 static int blk_setup(struct virtio_blk *b, struct vm *vm, const struct drive_config *d,
 		     struct errbuf *e)
 {
-	if (blk_open(b, e) < 0 || rate_limiter_init(&b->rl, &d->rate_limiter, e) < 0)
+	uint64_t bytes;
+	if (blk_open_file(b, b->path, &b->fd, &bytes, e) < 0 ||
+	    rate_limiter_init(&b->rl, &d->rate_limiter, e) < 0)
 		return -1;
+	b->sectors = blk_sectors(b, b->path, bytes);
 	b->rl_handler = (struct event_handler){ .fn = blk_on_rate_timer, .opaque = b };
 	if (event_loop_add(&vm->loop, b->rl.timer_fd, EPOLLIN, &b->rl_handler) < 0)
 		return errf(e, "drive '%s': cannot watch the rate limiter timer", b->id);
@@ -472,7 +575,9 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf
 	b->fd = -1;
 	b->rl.timer_fd = -1;
 	b->read_only = d->read_only;
+	b->flush = d->cache == DRIVE_CACHE_WRITEBACK;
 	snprintf(b->id, sizeof(b->id), "%s", d->id);
+	b->m = metrics_block_register(b->id);
 	b->path = strdup(d->path);
 	if (!b->path || blk_setup(b, vm, d, e) < 0) {
 		if (!b->path)
@@ -488,6 +593,91 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf
 	return 0;
 }
 
+/* ---------------------------------------------------------------- run-time update */
+
+static struct virtio_blk *blk_find(struct vm *vm, const char *id)
+{
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		/* ops is the device's own copy of blk_ops_template: this one is a drive. */
+		struct virtio_blk *b = vm->virtio[i]->dev;
+		if (vm->virtio[i]->ops->destroy == blk_destroy && strcmp(b->id, id) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+/*
+ * Moves the drive onto nfd, open and locked. The async engine may have requests in
+ * flight on the old fd (a short transfer is even continued on whatever fd the engine
+ * has), so they all complete first; meanwhile completions are answered but start
+ * nothing new (processing is set), and blk_process afterwards picks up where they would
+ * have. Both engines read the fd per request, so with nothing in flight it can change.
+ */
+static void blk_switch_fd(struct virtio_blk *b, int nfd)
+{
+	b->processing = true;
+	blk_engine_drain(b->engine);
+	b->processing = false;
+	close(b->fd); /* drops the old file's lock */
+	b->fd = b->engine->fd = nfd;
+}
+
+static int blk_update_locked(struct virtio_blk *b, const char *path,
+			     const struct rate_limiter_config *rl, struct errbuf *e)
+{
+	/* Everything that can fail comes first, on copies: an error changes nothing. */
+	int nfd = b->fd;
+	uint64_t bytes = 0;
+	char *npath = NULL;
+	if (path && blk_open_file(b, path, &nfd, &bytes, e) < 0)
+		return -1;
+	struct rate_limiter nrl = b->rl; /* plain data and the same timer fd */
+	struct errbuf why;
+	int ret = 0;
+	if (path && !(npath = strdup(path)))
+		ret = errf(e, "drive '%s': out of memory", b->id);
+	else if (rl && rate_limiter_update(&nrl, &rl->bandwidth, &rl->ops, &why) < 0)
+		ret = errf(e, "drive '%s': %s", b->id, why.msg);
+	if (ret < 0) {
+		free(npath);
+		if (nfd != b->fd)
+			close(nfd);
+		return -1;
+	}
+
+	b->rl = nrl;
+	if (!path)
+		return 0;
+	bool moved = nfd != b->fd;
+	if (moved)
+		blk_switch_fd(b, nfd);
+	free(b->path);
+	b->path = npath;
+	b->sectors = b->config.capacity = blk_sectors(b, path, bytes);
+	virtio_mmio_config_changed(b->t);
+	if (moved) {
+		b->stalled = false;
+		blk_process(b);
+	}
+	return 0;
+}
+
+int virtio_blk_update(struct vm *vm, const char *drive_id, const char *path,
+		      const struct rate_limiter_config *rl, struct errbuf *e)
+{
+	struct virtio_blk *b = blk_find(vm, drive_id);
+	if (!b)
+		return errf(e, "drive '%s': no such drive", drive_id);
+	pthread_mutex_lock(&b->t->lock);
+	int ret = blk_update_locked(b, path, rl, e);
+	if (ret < 0)
+		METRIC_INC(b->m->update_fails);
+	else
+		METRIC_INC(b->m->update_count);
+	pthread_mutex_unlock(&b->t->lock);
+	return ret;
+}
+
 int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap)
 {
 	out[0] = '\0';
@@ -495,9 +685,11 @@ int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap)
 		const struct drive_config *d = &cfg->drives[i];
 		if (!d->is_root)
 			continue;
+		const char *mode = d->read_only ? "ro" : "rw";
+		if (d->partuuid[0])
+			return snprintf(out, cap, "root=PARTUUID=%s %s", d->partuuid, mode);
 		/* Linux names virtio disks vda..vdz, then vdaa.. (at most 19 here). */
-		return snprintf(out, cap, "root=/dev/vd%c %s", 'a' + (int)i,
-				d->read_only ? "ro" : "rw");
+		return snprintf(out, cap, "root=/dev/vd%c %s", 'a' + (int)i, mode);
 	}
 	return 0;
 }

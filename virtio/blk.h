@@ -9,11 +9,25 @@
 
 struct vm;
 
-/* Opens the drive's file and engine and plugs the device into the next virtio slot. */
+/*
+ * Opens the drive's file and engine and plugs the device into the next virtio slot.
+ * Its counters are the metrics group block_<id>. cache=Unsafe offers no FLUSH.
+ */
 int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf *e);
 /*
+ * Run-time change of a running drive (the API's PATCH), on the event thread; takes the
+ * device's lock. path (NULL: keep) is opened and locked as at create, with the drive's
+ * read-only mode; in-flight I/O completes on the old file, then the new one serves,
+ * the capacity is updated and the guest gets a config-change interrupt. The same file
+ * again only re-reads its size. rl (NULL: keep) replaces both buckets. On any error
+ * nothing changes and e says why in one line. Counts update_count / update_fails.
+ */
+int virtio_blk_update(struct vm *vm, const char *drive_id, const char *path,
+		      const struct rate_limiter_config *rl, struct errbuf *e);
+/*
  * The root= words for the kernel command line when one drive is the root: drives get
- * /dev/vda, /dev/vdb, ... in the order they were created. Writes "" when none is.
+ * /dev/vda, /dev/vdb, ... in the order they were created, or root=PARTUUID=<uuid> when
+ * the drive has a partuuid. Writes "" when none is.
  */
 int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap);
 

@@ -75,6 +75,7 @@ struct virtio_mmio {
  * Takes the next free slot and pin, registers the window on the MMIO bus, the notify
  * eventfds with KVM and the event loop, and the irqfd. name is for log lines. From this
  * call on dev belongs to the transport: ops->destroy frees it, on failure too.
+ * A vm without KVM (vm_fd < 0, unit tests) gets neither ioeventfds nor an irqfd.
  */
 int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
 		       const char *name, struct virtio_mmio **out, struct errbuf *e);
@@ -94,6 +95,8 @@ void virtio_mmio_ring_error(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 /* The queue is running: enabled, not broken, and the driver finished setup. */
 bool virtio_mmio_queue_live(const struct virtio_mmio *t, unsigned q);
+/* For devices, lock held: chains the driver made available that are not taken yet. */
+uint16_t virtio_mmio_queue_pending(const struct virtio_mmio *t, unsigned q);
 
 /* Kernel command-line words that announce the device to Linux. */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "../lib/rate_limiter.h"
 #include "../vcpu/vm.h"
 #include "iov.h"
@@ -69,6 +70,7 @@ struct virtio_net {
 	struct event_handler tap_handler;
 	struct virtio_net_config_space config;
 	struct net_limiter rx_limit, tx_limit;
+	struct metrics_net *m;
 
 	struct virtq_chain chain; /* the one being worked on; never two at once */
 	struct iovec rx_hdr[NET_HDR_LEN];
@@ -116,6 +118,7 @@ static int net_rx_place(struct virtio_net *n)
 		if (used == q->size || (used && !merge)) {
 			net_rx_unpop(q, used); /* can never fit: drop it rather than stall */
 			n->rx_dropped++;
+			METRIC_INC(n->m->rx_fails);
 			return 1;
 		}
 		int got = virtq_pop_chain(q, &n->chain);
@@ -124,6 +127,7 @@ static int net_rx_place(struct virtio_net *n)
 		if (got == 0) {
 			n->rx_dry_at = q->last_avail;
 			net_rx_unpop(q, used);
+			METRIC_INC(n->m->no_rx_avail_buffer);
 			return 0;
 		}
 		if (n->chain.nout || n->chain.in_len < (used ? 1 : NET_HDR_LEN)) {
@@ -143,6 +147,10 @@ static int net_rx_place(struct virtio_net *n)
 	for (unsigned i = 0; i < used; i++)
 		virtq_fill_used(q, n->rx_used[i].head, n->rx_used[i].len);
 	virtq_publish_used(q);
+	/* As Firecracker: bytes as read from the TAP, virtio-net header included. */
+	METRIC_INC(n->m->rx_count);
+	METRIC_INC(n->m->rx_packets_count);
+	METRIC_ADD(n->m->rx_bytes_count, n->rx_len);
 	return 1;
 }
 
@@ -152,9 +160,11 @@ static bool net_rx_stage(struct virtio_net *n)
 	for (;;) {
 		ssize_t r = read(n->tap_fd, n->rx_frame, sizeof(n->rx_frame));
 		if (r < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno != EAGAIN && errno != EINTR) {
+				METRIC_INC(n->m->tap_read_fails);
 				log_once(LOG_WARN, "net '%s': reading TAP %s: %s", n->id, n->tap,
 					 strerror(errno));
+			}
 			if (errno == EINTR)
 				continue;
 			return false;
@@ -170,12 +180,19 @@ static void net_rx_run(struct virtio_net *n)
 {
 	struct virtq *q = &n->t->queues[NET_RXQ];
 	bool delivered = false;
-	while (virtio_mmio_queue_live(n->t, NET_RXQ) && !rate_limiter_is_blocked(&n->rx_limit.rl)) {
+	while (virtio_mmio_queue_live(n->t, NET_RXQ)) {
+		/* Blocked: the TAP is not even read (the frame would only wait in memory). */
+		if (rate_limiter_is_blocked(&n->rx_limit.rl)) {
+			METRIC_INC(n->m->rx_rate_limiter_throttled);
+			break;
+		}
 		if (!n->rx_staged && !net_rx_stage(n))
 			break;
 		uint64_t bytes = n->rx_len - NET_HDR_LEN;
-		if (!rate_limiter_consume(&n->rx_limit.rl, bytes, 1))
+		if (!rate_limiter_consume(&n->rx_limit.rl, bytes, 1)) {
+			METRIC_INC(n->m->rx_rate_limiter_throttled);
 			break;
+		}
 		int placed = net_rx_place(n);
 		if (placed <= 0) {
 			rate_limiter_replenish(&n->rx_limit.rl, bytes, 1);
@@ -195,6 +212,16 @@ static void net_rx_run(struct virtio_net *n)
 		virtio_mmio_notify_used(n->t, NET_RXQ);
 }
 
+/* With a MAC given, a frame from another source address is counted (and still sent). */
+static void net_tx_check_source(struct virtio_net *n, const struct virtq_chain *c)
+{
+	uint8_t src[6];
+	if ((n->ops.features & (1ULL << VIRTIO_NET_F_MAC)) &&
+	    iov_to_buf(c->iov, c->nout, NET_HDR_LEN + 6, src, sizeof(src)) == sizeof(src) &&
+	    memcmp(src, n->config.mac, sizeof(src)) != 0)
+		METRIC_INC(n->m->tx_spoofed_mac_count);
+}
+
 /* One transmit chain: header + frame, all device-readable. */
 static void net_tx_send(struct virtio_net *n, struct virtq *q)
 {
@@ -203,8 +230,18 @@ static void net_tx_send(struct virtio_net *n, struct virtq *q)
 		log_once(LOG_WARN, "net '%s': dropped a malformed transmit frame (%llu bytes)",
 			 n->id, (unsigned long long)c->out_len);
 		n->tx_dropped++;
-	} else if (writev(n->tap_fd, c->iov, (int)c->nout) < 0) {
-		n->tx_dropped++; /* a full or down TAP drops, like a wire */
+		METRIC_INC(n->m->tx_malformed_frames);
+	} else {
+		net_tx_check_source(n, c);
+		if (writev(n->tap_fd, c->iov, (int)c->nout) < 0) {
+			n->tx_dropped++; /* a full or down TAP drops, like a wire */
+			METRIC_INC(n->m->tap_write_fails);
+		} else {
+			/* As Firecracker: bytes as written to the TAP, header included. */
+			METRIC_INC(n->m->tx_count);
+			METRIC_INC(n->m->tx_packets_count);
+			METRIC_ADD(n->m->tx_bytes_count, c->out_len);
+		}
 	}
 	virtq_fill_used(q, c->head, 0);
 }
@@ -212,26 +249,35 @@ static void net_tx_send(struct virtio_net *n, struct virtq *q)
 static void net_tx_run(struct virtio_net *n)
 {
 	struct virtq *q = &n->t->queues[NET_TXQ];
-	bool sent = false;
-	while (virtio_mmio_queue_live(n->t, NET_TXQ) && !rate_limiter_is_blocked(&n->tx_limit.rl)) {
+	bool sent = false, empty = false;
+	while (virtio_mmio_queue_live(n->t, NET_TXQ)) {
+		if (rate_limiter_is_blocked(&n->tx_limit.rl)) {
+			METRIC_INC(n->m->tx_rate_limiter_throttled);
+			break;
+		}
 		int got = virtq_pop_chain(q, &n->chain);
 		if (got < 0) {
 			virtio_mmio_ring_error(n->t, NET_TXQ);
 			break;
 		}
 		if (got == 0) {
+			empty = true;
 			if (virtq_arm_notify(q))
 				continue;
 			break;
 		}
+		METRIC_ADD(n->m->tx_remaining_reqs_count, virtio_mmio_queue_pending(n->t, NET_TXQ));
 		uint64_t bytes = n->chain.out_len > NET_HDR_LEN ? n->chain.out_len - NET_HDR_LEN : 0;
 		if (!rate_limiter_consume(&n->tx_limit.rl, bytes, 1)) {
+			METRIC_INC(n->m->tx_rate_limiter_throttled);
 			virtq_unpop(q);
 			break;
 		}
 		net_tx_send(n, q);
 		sent = true;
 	}
+	if (empty && !sent)
+		METRIC_INC(n->m->no_tx_avail_buffer);
 	if (sent) {
 		virtq_publish_used(q);
 		virtio_mmio_notify_used(n->t, NET_TXQ);
@@ -240,11 +286,15 @@ static void net_tx_run(struct virtio_net *n)
 
 static void net_queue_notify(void *dev, struct virtio_mmio *t, unsigned q)
 {
+	struct virtio_net *n = dev;
 	(void)t;
-	if (q == NET_RXQ)
-		net_rx_run(dev);
-	else
-		net_tx_run(dev);
+	if (q == NET_RXQ) {
+		METRIC_INC(n->m->rx_queue_event_count);
+		net_rx_run(n);
+	} else {
+		METRIC_INC(n->m->tx_queue_event_count);
+		net_tx_run(n);
+	}
 }
 
 static void net_on_tap(void *opaque, uint32_t events)
@@ -252,6 +302,7 @@ static void net_on_tap(void *opaque, uint32_t events)
 	struct virtio_net *n = opaque;
 	(void)events;
 	pthread_mutex_lock(&n->t->lock);
+	METRIC_INC(n->m->rx_tap_event_count);
 	net_rx_run(n);
 	pthread_mutex_unlock(&n->t->lock);
 }
@@ -261,6 +312,7 @@ static void net_on_rx_timer(void *opaque, uint32_t events)
 	struct virtio_net *n = opaque;
 	(void)events;
 	pthread_mutex_lock(&n->t->lock);
+	METRIC_INC(n->m->rx_event_rate_limiter_count);
 	rate_limiter_timer_fired(&n->rx_limit.rl);
 	net_rx_run(n);
 	pthread_mutex_unlock(&n->t->lock);
@@ -271,6 +323,7 @@ static void net_on_tx_timer(void *opaque, uint32_t events)
 	struct virtio_net *n = opaque;
 	(void)events;
 	pthread_mutex_lock(&n->t->lock);
+	METRIC_INC(n->m->tx_rate_limiter_event_count);
 	rate_limiter_timer_fired(&n->tx_limit.rl);
 	net_tx_run(n);
 	pthread_mutex_unlock(&n->t->lock);
@@ -292,6 +345,7 @@ static bool net_activate(void *dev, struct virtio_mmio *t)
 	if (ioctl(n->tap_fd, TUNSETOFFLOAD, offload) < 0) {
 		log_warn("net '%s': TUNSETOFFLOAD 0x%x on %s: %s", n->id, offload, n->tap,
 			 strerror(errno));
+		METRIC_INC(n->m->activate_fails);
 		return false;
 	}
 	return true;
@@ -311,6 +365,7 @@ static void net_destroy(void *dev)
 	rate_limiter_destroy(&n->tx_limit.rl);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
+	metrics_net_unregister(n->m);
 	free(n);
 }
 
@@ -392,6 +447,7 @@ int virtio_net_create(struct vm *vm, const struct net_config *c, struct errbuf *
 	n->tap_fd = n->rx_limit.rl.timer_fd = n->tx_limit.rl.timer_fd = -1;
 	snprintf(n->id, sizeof(n->id), "%s", c->id);
 	snprintf(n->tap, sizeof(n->tap), "%s", c->tap);
+	n->m = metrics_net_register(n->id);
 	if (net_setup(n, vm, c, e) < 0) {
 		net_destroy(n);
 		return -1;
@@ -399,4 +455,47 @@ int virtio_net_create(struct vm *vm, const struct net_config *c, struct errbuf *
 	char name[32];
 	snprintf(name, sizeof(name), "virtio-net %.20s", c->id);
 	return virtio_mmio_create(vm, &n->ops, n, name, &n->t, e);
+}
+
+/* ---------------------------------------------------------------- run-time update */
+
+static struct virtio_net *net_find(struct vm *vm, const char *id)
+{
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		/* ops is the device's own copy of net_ops_template: this one is an interface. */
+		struct virtio_net *n = vm->virtio[i]->dev;
+		if (vm->virtio[i]->ops->destroy == net_destroy && strcmp(n->id, id) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+/* c (NULL: keep) applied to a copy of rl: plain data and the same timer fd. */
+static int net_limiter_update(struct rate_limiter *rl, const struct rate_limiter_config *c,
+			      struct errbuf *e)
+{
+	return c ? rate_limiter_update(rl, &c->bandwidth, &c->ops, e) : 0;
+}
+
+int virtio_net_update(struct vm *vm, const char *iface_id, const struct rate_limiter_config *rx,
+		      const struct rate_limiter_config *tx, struct errbuf *e)
+{
+	struct virtio_net *n = net_find(vm, iface_id);
+	if (!n)
+		return errf(e, "net '%s': no such network interface", iface_id);
+	pthread_mutex_lock(&n->t->lock);
+	/* Both directions are checked before either changes: an error changes nothing. */
+	struct rate_limiter nrx = n->rx_limit.rl, ntx = n->tx_limit.rl;
+	struct errbuf why;
+	int ret = 0;
+	if (net_limiter_update(&nrx, rx, &why) < 0)
+		ret = errf(e, "net '%s': rx %s", n->id, why.msg);
+	else if (net_limiter_update(&ntx, tx, &why) < 0)
+		ret = errf(e, "net '%s': tx %s", n->id, why.msg);
+	if (ret == 0) {
+		n->rx_limit.rl = nrx;
+		n->tx_limit.rl = ntx;
+	}
+	pthread_mutex_unlock(&n->t->lock);
+	return ret;
 }
