@@ -13,7 +13,7 @@ EMBER_SRCS := vmm.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
 	vcpu/bus.c vcpu/cpuid.c vcpu/debug_exit.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \
-	vcpu/vcpu.c vcpu/vm.c \
+	vcpu/boot_timer.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
 	virtio/blk.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c
 # Everything but main: what the unit tests link against.
 EMBER_LIB_SRCS := $(filter-out vmm.c,$(EMBER_SRCS))

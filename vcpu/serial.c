@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "vm.h"
 
 /* A line with nothing on it still looks connected, so getty-style code does not wait. */
@@ -69,6 +70,7 @@ static uint8_t serial_rx_pop(struct serial *s)
 {
 	if (!s->rx_count)
 		return 0;
+	METRIC_INC(metrics.uart.read_count);
 	uint8_t c = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_FIFO_SIZE;
 	s->rx_count--;
@@ -83,12 +85,20 @@ static uint8_t serial_rx_pop(struct serial *s)
 static void serial_transmit(struct serial *s, uint8_t c)
 {
 	if (s->mcr & UART_MCR_LOOP) {
-		if (serial_rx_push_locked(s, &c, 1) == 0)
+		if (serial_rx_push_locked(s, &c, 1) == 0) {
 			s->overrun = true;
+			METRIC_INC(metrics.uart.missed_write_count);
+		}
 		return;
 	}
-	while (write(s->out_fd, &c, 1) < 0 && errno == EINTR)
+	ssize_t n;
+	while ((n = write(s->out_fd, &c, 1)) < 0 && errno == EINTR)
 		;
+	/* A byte the output refused is lost: counted, not logged (the guest may flood). */
+	if (n == 1)
+		METRIC_INC(metrics.uart.write_count);
+	else
+		METRIC_INC(metrics.uart.error_count);
 }
 
 static uint8_t serial_msr(const struct serial *s)
@@ -228,6 +238,8 @@ static void serial_on_input(void *opaque, uint32_t events)
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
+	if (n < 0)
+		METRIC_INC(metrics.uart.error_count);
 	if (events & (EPOLLHUP | EPOLLERR) || n == 0) {
 		event_loop_del(s->loop, s->in_fd); /* end of input: the guest just sees silence */
 		s->in_fd = -1;

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "vm.h"
 
 /* Sent to a vCPU thread to pull it out of KVM_RUN; the handler does nothing. */
@@ -30,7 +31,7 @@ int vcpu_kick_signal_install(struct errbuf *e)
 
 void vcpu_kick(struct vcpu *vcpu)
 {
-	/* immediate_exit covers a thread that is between its stop check and KVM_RUN. */
+	/* immediate_exit covers a thread between its stop/pause checks and KVM_RUN. */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
@@ -73,6 +74,10 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	if (out)
+		METRIC_INC(metrics.vcpu.exit_io_out);
+	else
+		METRIC_INC(metrics.vcpu.exit_io_in);
 	/* String I/O (rep ins/outs) arrives as count items of size bytes. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
 		bus_dispatch(&vcpu->vm->pio, run->io.port, data, run->io.size, out);
@@ -89,6 +94,10 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu_handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
+		if (run->mmio.is_write)
+			METRIC_INC(metrics.vcpu.exit_mmio_write);
+		else
+			METRIC_INC(metrics.vcpu.exit_mmio_read);
 		bus_dispatch(&vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
 			     run->mmio.is_write);
 		return true;
@@ -121,7 +130,24 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		log_error("vcpu%u: unexpected exit reason %u", vcpu->index, run->exit_reason);
 		break;
 	}
+	METRIC_INC(metrics.vcpu.failures);
 	vm_request_stop(vm, 1);
+	return false;
+}
+
+/* One KVM_RUN and its exit; returns false when this vCPU should stop running. */
+static bool vcpu_run_once(struct vcpu *vcpu)
+{
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0)
+		return vcpu_handle_exit(vcpu);
+	if (errno == EINTR || errno == EAGAIN) {
+		/* A kick: the loop looks at stopping and paused before running again. */
+		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		return true;
+	}
+	log_error("vcpu%u: KVM_RUN: %s", vcpu->index, strerror(errno));
+	METRIC_INC(metrics.vcpu.failures);
+	vm_request_stop(vcpu->vm, 1);
 	return false;
 }
 
@@ -139,17 +165,10 @@ void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST)) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-				continue;
-			}
-			log_error("vcpu%u: KVM_RUN: %s", vcpu->index, strerror(errno));
-			vm_request_stop(vm, 1);
-			break;
-		}
-		if (!vcpu_handle_exit(vcpu))
+		vcpu_park_while_paused(vcpu);
+		if (__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST) || !vcpu_run_once(vcpu))
 			break;
 	}
+	vcpu_set_state(vcpu, VCPU_EXITED);
 	return NULL;
 }

@@ -156,6 +156,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf 
 		vm->vcpus[i].fd = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
+	vm_pause_init(vm);
 
 	if (vm_open_kvm(vm, e) < 0 || vm_map_memory(vm, mem_bytes, e) < 0 ||
 	    vm_enable_split_irqchip(vm, e) < 0 || cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e) < 0 ||
@@ -227,6 +228,7 @@ static int vm_watch_signals(struct vm *vm, struct errbuf *e)
 
 static void vm_stop_vcpus(struct vm *vm)
 {
+	vm_pause_wake_for_stop(vm); /* parked threads are not in KVM_RUN: a kick misses them */
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vm->vcpus[i].started)
 			vcpu_kick(&vm->vcpus[i]);
@@ -242,8 +244,11 @@ int vm_run(struct vm *vm, struct errbuf *e)
 	if (vm_watch_signals(vm, e) < 0 || vcpu_kick_signal_install(e) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		/* Running before the thread exists, so a pause right after vm_run waits for it. */
+		vcpu_set_state(&vm->vcpus[i], VCPU_RUNNING);
 		int err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (err) {
+			vcpu_set_state(&vm->vcpus[i], VCPU_NO_THREAD);
 			vm_request_stop(vm, 1);
 			vm_stop_vcpus(vm);
 			return errf(e, "cannot start vCPU thread %u: %s", i, strerror(err));
