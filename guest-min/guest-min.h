@@ -54,6 +54,7 @@ struct gm_ctx {
 	int nparams;
 	const char *param_key[GM_MAX_PARAMS];
 	const char *param_val[GM_MAX_PARAMS];
+	bool boot_timer;                  /* the bare word gm.boot_timer was given */
 };
 
 struct gm_program {
@@ -74,6 +75,9 @@ void gm_boot_pvh(uint32_t start_info_paddr) __attribute__((noreturn));
  * the loader gave no map.
  */
 extern uint64_t gm_ram_top;
+
+/* prog_idle.c */
+int prog_idle(const struct gm_ctx *ctx);
 
 /* main.c */
 void gm_main(const char *cmdline, enum gm_boot how) __attribute__((noreturn));

@@ -16,7 +16,7 @@ GUEST_MIN_CC     := gcc
 GUEST_MIN_LD     := ld
 
 GUEST_MIN_CSRCS  := boot.c main.c serial.c lib.c clock.c virtio.c virtio_blk.c \
-	prog_blk.c prog_net.c prog_hostile.c prog_hostile_net.c
+	prog_blk.c prog_net.c prog_hostile.c prog_hostile_net.c prog_idle.c
 GUEST_MIN_SSRCS  := entry.S
 GUEST_MIN_COBJS  := $(GUEST_MIN_CSRCS:%.c=$(GUEST_MIN_OBJDIR)/%.o)
 GUEST_MIN_SOBJS  := $(GUEST_MIN_SSRCS:%.S=$(GUEST_MIN_OBJDIR)/%.o)

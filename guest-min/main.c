@@ -105,6 +105,8 @@ static void parse_cmdline(struct gm_ctx *c, const char *cmdline)
 			}
 		} else if (gm_streq(tok, "ro") || gm_streq(tok, "rw")) {
 			/* Linux's root mount flags, which ember adds for a root drive. */
+		} else if (gm_streq(tok, "gm.boot_timer")) {
+			c->boot_timer = true; /* a flag for guest-min, not a program */
 		} else if (c->argc < GM_MAX_ARGS) {
 			c->argv[c->argc++] = tok;
 		}
@@ -214,6 +216,26 @@ static int prog_reboot(const struct gm_ctx *c)
 	return 3;
 }
 
+/*
+ * Firecracker's boot-timer device: the byte 123 at its first byte says "booted".
+ * Written before the program runs, so the monitor's timing covers guest-min's
+ * boot only. Nothing listens there without the monitor's boot timer (ember
+ * without --boot-timer, QEMU): the write then goes nowhere, which cannot fault.
+ */
+#define BOOT_TIMER_ADDR  0xc0000000ULL
+#define BOOT_TIMER_MAGIC 123
+
+static void signal_boot_timer(const struct gm_ctx *c)
+{
+	if (!c->boot_timer && !gm_param_bool(c, "gm.boot_timer"))
+		return;
+	if (!gm_range_mapped(BOOT_TIMER_ADDR, 1)) {
+		gm_puts("guest-min: boot timer page not mapped, not written\n");
+		return;
+	}
+	*(volatile uint8_t *)BOOT_TIMER_ADDR = BOOT_TIMER_MAGIC;
+}
+
 /* One line per program. */
 static const struct gm_program programs[] = {
 	{ "hello", prog_hello },
@@ -221,6 +243,7 @@ static const struct gm_program programs[] = {
 	{ "exit",  prog_exit },
 	{ "read",  prog_read },
 	{ "reboot", prog_reboot },
+	{ "idle", prog_idle },
 	{ "blk", prog_blk },
 	{ "net", prog_net },
 	{ "hostile-loop", prog_hostile_loop },
@@ -240,6 +263,7 @@ void gm_main(const char *cmdline, enum gm_boot how)
 
 	ctx.boot = how;
 	parse_cmdline(&ctx, cmdline);
+	signal_boot_timer(&ctx);
 	name = ctx.argc > 0 ? ctx.argv[0] : "hello";
 
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
