@@ -9,6 +9,7 @@ require_kvm
 # start_idle ARGS...: ember in the background (ember itself, no timeout(1) in between,
 # so a signal reaches it directly); idle.max_ms ends the guest if a case loses track.
 start_idle() {
+	: >"$TMP/out" # before the fork: wait_for may read it before the child opens it
 	"$EMBER" --kernel "$GUEST" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
 	pid=$!
 }
