@@ -7,7 +7,7 @@ Q := $(if $(V),,@)
 DEPS  := $(BUILD)/deps
 
 EMBER_SRCS := vmm.c \
-	api/config.c api/flags.c \
+	api/config.c api/config_json.c api/flags.c api/router.c \
 	api/http.c api/server.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
@@ -43,7 +43,7 @@ ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 
-.PHONY: all deps run test check unit bench guest-kernel clean distclean host-deps
+.PHONY: all deps run test check unit bench fuzz guest-kernel clean distclean host-deps
 all: $(BUILD)/ember $(BUILD)/guest-min
 	@size=$$(stat -c %s $(BUILD)/ember); \
 	 echo "$(BUILD)/ember: $$size bytes ($$((size / 1024)) KiB), $$(file -b $(BUILD)/ember | cut -d, -f1-4)"
@@ -96,6 +96,20 @@ $(BUILD)/perf/irqchip_cost: perf/irqchip_cost.c
 bench: all $(BUILD)/perf/irqchip_cost
 	@perf/bench.sh $(BUILD)
 
+# libFuzzer over the API's request path (HTTP parser, router, JSON); `make fuzz` runs it
+# for FUZZ_SECONDS over tests/fuzz/corpus; `make test` runs it too (see tests/run.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := tests/fuzz/fuzz_api.c api/http.c api/router.c api/config_json.c api/config.c \
+	lib/log.c lib/metrics.c lib/rate_limiter.c
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h lib/*.h) $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  FUZZ    $@')
+	$(Q)clang $(COMMON_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -isystem $(DEPS)/include -o $@ $(FUZZ_SRCS) \
+		-L$(DEPS)/lib -lhttp_parser -l:libjansson.so -lpthread
+fuzz: $(BUILD)/fuzz/fuzz_api
+	@tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_api $(FUZZ_SECONDS)
+
 # The L2 kernel for Linux tests and for users: Debian's linux-source-6.1 with
 # scripts/guest-kernel.config, cached outside the checkout.
 guest-kernel:
@@ -103,11 +117,11 @@ guest-kernel:
 
 # Everything: unit tests (ASan/UBSan), integration tests against both the musl and
 # the sanitizer build, and the nested-KVM Linux tests. Ends with "N passed, N failed, N skipped".
-test: all $(BUILD)/ember-asan $(BUILD)/unit-tests guest-kernel
+test: all $(BUILD)/ember-asan $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api guest-kernel
 	@tests/run.sh
 
 # The sanitizer half alone, quicker than `test`.
-check: all $(BUILD)/ember-asan $(BUILD)/unit-tests
+check: all $(BUILD)/ember-asan $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api
 	@TESTS_NO_NESTED=1 tests/run.sh
 
 clean:

@@ -1,17 +1,29 @@
 /*
- * ember's main: flags -> config -> machine -> devices -> kernel -> vCPUs -> run.
- * Wiring only: every step lives in its subsystem and reports failure as one line here.
+ * ember's main: flags or a config file -> config -> [the API, until InstanceStart] ->
+ * machine -> devices -> kernel -> vCPUs -> run. Wiring only: every step lives in its
+ * subsystem and reports failure as one line here; the API's actions arrive through
+ * vmm_api_ops and are passed on to the subsystem that does them.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/config.h"
+#include "api/config_json.h"
 #include "api/flags.h"
+#include "api/router.h"
+#include "api/server.h"
 #include "boot/kernel.h"
 #include "boot/layout.h"
 #include "boot/params.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "vcpu/vm.h"
 #include "virtio/blk.h"
@@ -19,9 +31,25 @@
 #include "virtio/net.h"
 
 /* Exit statuses, Firecracker's where it defines one. */
-enum { EXIT_OK = 0, EXIT_FAILURE_GENERIC = 1, EXIT_BAD_ARGS = 153 };
+enum { EXIT_OK = 0, EXIT_FAILURE_GENERIC = 1, EXIT_BAD_CONFIG = 152, EXIT_BAD_ARGS = 153 };
 
-static struct vm the_vm; /* large (vCPU table); lives for the whole process */
+#define VMM_METRICS_PERIOD_S 60
+
+struct vmm {
+	struct vm vm; /* large (vCPU table) */
+	struct vm_config cfg;
+	struct launch_options opts;
+	struct api_server *api;
+	struct api_router router;
+	bool built;             /* vm holds a machine (InstanceStart succeeded) */
+	uint64_t start_cpu_ns;  /* process CPU time at main() */
+	uint64_t boot_from_ns, boot_from_cpu_ns; /* the boot timer's zero: main(), or an API
+						     InstanceStart */
+	int metrics_timer_fd;
+	struct event_handler api_handler, metrics_handler;
+};
+
+static struct vmm the_vmm; /* lives for the whole process */
 
 static int vmm_load_kernel(struct vm *vm, const struct vm_config *cfg, struct boot_image *bi,
 			   struct errbuf *e)
@@ -30,7 +58,7 @@ static int vmm_load_kernel(struct vm *vm, const struct vm_config *cfg, struct bo
 		return -1;
 	if (cfg->initrd_path && initrd_load_file(&vm->mem, cfg->initrd_path, bi, e) < 0)
 		return -1;
-	return mptable_write(&vm->mem, cfg->vcpus, e);
+	return mptable_write(&vm->mem, cfg->machine.vcpus, e);
 }
 
 /* Drives first, in order (so the root letter is known), then network interfaces. */
@@ -84,48 +112,325 @@ static int vmm_prepare_entry(struct vm *vm, const struct vm_config *cfg,
 	       vcpu_enter_long_mode(&vm->vcpus[0], bi->entry, LAYOUT_ZERO_PAGE, e);
 }
 
-static int vmm_build(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+/* The boot-timer page, when asked for, counting from boot_from (see struct vmm). */
+static int vmm_create_boot_timer(struct vm *vm, const struct vm_config *cfg, uint64_t from_ns,
+				 uint64_t from_cpu_ns, struct errbuf *e)
 {
+	return cfg->boot_timer ? boot_timer_create(vm, from_ns, from_cpu_ns, e) : 0;
+}
+
+static int vmm_build(struct vmm *v, struct errbuf *e)
+{
+	struct vm *vm = &v->vm;
+	const struct vm_config *cfg = &v->cfg;
 	struct boot_image bi;
-	if (vm_create(vm, cfg->mem_mib * MIB, cfg->vcpus, e) < 0 ||
+	if (vm_create(vm, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, e) < 0 ||
 	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
-	    debug_exit_create(vm, e) < 0 || vmm_create_virtio(vm, cfg, e) < 0 ||
+	    debug_exit_create(vm, e) < 0 ||
+	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||
+	    vmm_create_virtio(vm, cfg, e) < 0 ||
 	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
 	    vmm_prepare_entry(vm, cfg, &bi, e) < 0)
 		return -1;
 	log_info("VM built in %llu us: %u vCPU, %llu MiB, entry 0x%llx (%s)",
-		 (unsigned long long)((monotonic_ns() - vm->t_start_ns) / 1000), cfg->vcpus,
-		 (unsigned long long)cfg->mem_mib, (unsigned long long)bi.entry,
+		 (unsigned long long)((monotonic_ns() - vm->t_start_ns) / 1000), cfg->machine.vcpus,
+		 (unsigned long long)cfg->machine.mem_mib, (unsigned long long)bi.entry,
 		 bi.protocol == BOOT_PVH ? "PVH" : "64-bit");
 	return 0;
 }
 
+/* ---- what InstanceStart does ---- */
+
+static int vmm_instance_start(struct vmm *v, struct errbuf *e)
+{
+	uint64_t t0 = monotonic_ns();
+	if (config_check_bootable(&v->cfg, e) < 0)
+		return -1;
+	if (vmm_build(v, e) < 0) {
+		/* A refused start leaves nothing behind: the API may try again. */
+		uint64_t ns = v->vm.t_start_ns, tsc = v->vm.t_start_tsc;
+		vm_destroy(&v->vm);
+		memset(&v->vm, 0, sizeof(v->vm));
+		v->vm.t_start_ns = ns, v->vm.t_start_tsc = tsc;
+		return -1;
+	}
+	v->built = true;
+	METRIC_STORE(metrics.latencies_us.vmm_start_us, (monotonic_ns() - t0) / 1000);
+	struct errbuf me = { "" };
+	if (metrics_flush(&me) < 0)
+		log_warn("metrics: %s", me.msg);
+	return 0;
+}
+
+/* ---- the API's view of the monitor ---- */
+
+static enum vmm_state vmm_state(void *opaque)
+{
+	struct vmm *v = opaque;
+	if (!v->built)
+		return VMM_NOT_STARTED;
+	return vm_is_paused(&v->vm) ? VMM_PAUSED : VMM_RUNNING;
+}
+
+static int vmm_api_start(void *opaque, struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	v->boot_from_ns = monotonic_ns(); /* the boot timer counts from InstanceStart */
+	v->boot_from_cpu_ns = boot_timer_cpu_ns();
+	return vmm_instance_start(v, e);
+}
+
+static int vmm_api_pause(void *opaque, struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	uint64_t t0 = monotonic_ns();
+	int r = vm_pause(&v->vm, e);
+	METRIC_STORE(metrics.latencies_us.pause_vm, (monotonic_ns() - t0) / 1000);
+	return r;
+}
+
+static int vmm_api_resume(void *opaque, struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	uint64_t t0 = monotonic_ns();
+	int r = vm_resume(&v->vm, e);
+	METRIC_STORE(metrics.latencies_us.resume_vm, (monotonic_ns() - t0) / 1000);
+	return r;
+}
+
+static int vmm_api_ctrl_alt_del(void *opaque, struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	return i8042_ctrl_alt_del(&v->vm.i8042, e);
+}
+
+static int vmm_api_flush_metrics(void *opaque, struct errbuf *e)
+{
+	(void)opaque;
+	if (!metrics_configured())
+		return errf(e, "FlushMetrics: metrics are not configured (PUT /metrics first)");
+	return metrics_flush(e);
+}
+
+static int vmm_api_update_drive(void *opaque, const char *id, const struct drive_update *u,
+				struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	return virtio_blk_update(&v->vm, id, u->path,
+				 u->has_rate_limiter ? &u->rate_limiter : NULL, e);
+}
+
+static int vmm_api_update_net(void *opaque, const char *id, const struct net_update *u,
+			      struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	return virtio_net_update(&v->vm, id, u->has_rx ? &u->rx : NULL, u->has_tx ? &u->tx : NULL,
+				 e);
+}
+
+/* A file or a FIFO, appended to; O_RDWR so that a FIFO without a reader does not fail. */
+static int vmm_open_output(const char *what, const char *path, struct errbuf *e)
+{
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errf(e, "%s %s: %s", what, path, strerror(errno));
+	return fd;
+}
+
+static int vmm_start_logger(void *opaque, const struct logger_config *l, struct errbuf *e)
+{
+	(void)opaque;
+	int fd = l->path ? vmm_open_output("log file", l->path, e) : STDERR_FILENO;
+	if (fd < 0)
+		return -1;
+	log_configure(fd, l->level, l->show_level, l->show_origin);
+	return 0;
+}
+
+static int vmm_start_metrics(void *opaque, const char *path, struct errbuf *e)
+{
+	(void)opaque;
+	return metrics_open(path, e);
+}
+
+static const struct api_vmm_ops vmm_api_ops = {
+	.state = vmm_state,
+	.instance_start = vmm_api_start,
+	.pause = vmm_api_pause,
+	.resume = vmm_api_resume,
+	.ctrl_alt_del = vmm_api_ctrl_alt_del,
+	.flush_metrics = vmm_api_flush_metrics,
+	.update_drive = vmm_api_update_drive,
+	.update_net = vmm_api_update_net,
+	.start_logger = vmm_start_logger,
+	.start_metrics = vmm_start_metrics,
+};
+
+/* ---- before the VM runs ---- */
+
+static void vmm_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	/* Before any thread exists, so that every thread inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* Logger and metrics as the flags or the config file set them. */
+static int vmm_start_outputs(struct vmm *v, struct errbuf *e)
+{
+	if (vmm_start_logger(v, &v->cfg.logger, e) < 0 ||
+	    (v->cfg.metrics_path && vmm_start_metrics(v, v->cfg.metrics_path, e) < 0))
+		return -1;
+	v->router.logger_set = v->cfg.logger.path != NULL;
+	v->router.metrics_set = v->cfg.metrics_path != NULL;
+	return 0;
+}
+
+static int vmm_start_api(struct vmm *v, struct errbuf *e)
+{
+	struct api_server_limits limits;
+	api_server_default_limits(&limits);
+	limits.max_body = v->opts.max_payload;
+	if (api_server_start(&v->api, v->opts.api_sock, &limits, e) < 0)
+		return -1;
+	METRIC_STORE(metrics.api_server.process_startup_time_us,
+		     (monotonic_ns() - v->vm.t_start_ns) / 1000);
+	METRIC_STORE(metrics.api_server.process_startup_time_cpu_us,
+		     (boot_timer_cpu_ns() - v->start_cpu_ns) / 1000);
+	return 0;
+}
+
+/* Serves the API until InstanceStart succeeds (1) or a signal ends ember first (0). */
+static int vmm_wait_for_start(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
+{
+	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return errf(e, "signalfd: %s", strerror(errno));
+	struct pollfd p[2] = { { api_server_fd(v->api), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+	int r = 0;
+	while (!v->built) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			r = errf(e, "poll: %s", strerror(errno));
+			break;
+		}
+		struct signalfd_siginfo si;
+		if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			log_info("signal %u before InstanceStart: stopping", si.ssi_signo);
+			break;
+		}
+		if (p[0].revents & POLLIN)
+			api_server_serve(v->api, api_route, &v->router);
+	}
+	close(sfd);
+	return r < 0 ? -1 : v->built;
+}
+
+/* ---- while the VM runs ---- */
+
+static void vmm_on_api(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	(void)events;
+	api_server_serve(v->api, api_route, &v->router);
+}
+
+static void vmm_on_metrics_timer(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	uint64_t n;
+	struct errbuf e = { "" };
+	(void)events;
+	if (read(v->metrics_timer_fd, &n, sizeof(n)) == sizeof(n) && metrics_flush(&e) < 0)
+		log_warn("metrics: %s", e.msg);
+}
+
+static int vmm_watch_api_and_metrics(struct vmm *v, struct errbuf *e)
+{
+	struct event_loop *loop = &v->vm.loop;
+	v->api_handler = (struct event_handler){ vmm_on_api, v };
+	if (v->api && event_loop_add(loop, api_server_fd(v->api), EPOLLIN, &v->api_handler) < 0)
+		return errf(e, "epoll: %s", strerror(errno));
+	v->metrics_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (v->metrics_timer_fd < 0)
+		return errf(e, "timerfd: %s", strerror(errno));
+	struct itimerspec every = { { VMM_METRICS_PERIOD_S, 0 }, { VMM_METRICS_PERIOD_S, 0 } };
+	timerfd_settime(v->metrics_timer_fd, 0, &every, NULL);
+	v->metrics_handler = (struct event_handler){ vmm_on_metrics_timer, v };
+	if (event_loop_add(loop, v->metrics_timer_fd, EPOLLIN, &v->metrics_handler) < 0)
+		return errf(e, "epoll: %s", strerror(errno));
+	return 0;
+}
+
+/* Flags, then the config file: 0, or the exit status of the refusal (e says why). */
+static int vmm_configure(struct vmm *v, int argc, char **argv, struct errbuf *e)
+{
+	enum flags_result fr = flags_parse(argc, argv, &v->cfg, &v->opts, stdout, e);
+	if (fr == FLAGS_DONE)
+		return -1;
+	if (fr == FLAGS_ERROR)
+		return EXIT_BAD_ARGS;
+	if (v->opts.config_file && config_json_load_file(&v->cfg, v->opts.config_file, e) < 0)
+		return EXIT_BAD_CONFIG;
+	return 0;
+}
+
+/* Everything after a good configuration: outputs, API, boot, run. Returns exit status. */
+static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
+{
+	v->router = (struct api_router){ .cfg = &v->cfg, .ops = &vmm_api_ops, .vmm = v };
+	if (vmm_start_outputs(v, e) < 0)
+		return v->opts.config_file ? EXIT_BAD_CONFIG : EXIT_BAD_ARGS;
+	if (v->opts.api_sock && vmm_start_api(v, e) < 0)
+		return EXIT_FAILURE_GENERIC;
+	/* A kernel from the flags or the file boots at once; otherwise the API starts it. */
+	int started = v->cfg.kernel_path ? (vmm_instance_start(v, e) < 0 ? -1 : 1) :
+					   vmm_wait_for_start(v, sigs, e);
+	if (started <= 0)
+		return started < 0 ? EXIT_FAILURE_GENERIC : EXIT_OK;
+	if (vmm_watch_api_and_metrics(v, e) < 0)
+		return EXIT_FAILURE_GENERIC;
+	return vm_run(&v->vm, e);
+}
+
 int main(int argc, char **argv)
 {
-	struct vm *vm = &the_vm;
-	struct vm_config cfg;
+	struct vmm *v = &the_vmm;
 	struct errbuf e = { "" };
-	vm->t_start_ns = monotonic_ns();
-	vm->t_start_tsc = __builtin_ia32_rdtsc();
-	config_init(&cfg);
+	sigset_t sigs;
+	v->vm.t_start_ns = monotonic_ns();
+	v->vm.t_start_tsc = __builtin_ia32_rdtsc();
+	v->start_cpu_ns = boot_timer_cpu_ns();
+	v->boot_from_ns = v->vm.t_start_ns;
+	v->boot_from_cpu_ns = v->start_cpu_ns;
+	v->metrics_timer_fd = -1;
+	vmm_block_signals(&sigs);
+	config_init(&v->cfg);
 
-	enum flags_result fr = flags_parse(argc, argv, &cfg, stdout, &e);
-	if (fr != FLAGS_RUN) {
-		if (fr == FLAGS_ERROR)
-			fprintf(stderr, "ember: %s\n", e.msg);
-		config_free(&cfg);
-		return fr == FLAGS_DONE ? EXIT_OK : EXIT_BAD_ARGS;
+	int status = vmm_configure(v, argc, argv, &e);
+	if (status < 0) {
+		config_free(&v->cfg);
+		return EXIT_OK; /* --help, --version */
 	}
-	log_init(STDERR_FILENO, cfg.log_level, cfg.id);
-
-	int status = EXIT_FAILURE_GENERIC;
-	if (vmm_build(vm, &cfg, &e) == 0)
-		status = vm_run(vm, &e);
-	if (status < 0 || (status == EXIT_FAILURE_GENERIC && e.msg[0])) {
-		fprintf(stderr, "ember: %s\n", e.msg);
+	if (status == 0) {
+		log_init(STDERR_FILENO, v->cfg.logger.level, v->cfg.id);
+		status = vmm_main(v, &sigs, &e);
+	}
+	if (status < 0) /* vm_run could not start the vCPUs */
 		status = EXIT_FAILURE_GENERIC;
-	}
-	vm_destroy(vm);
-	config_free(&cfg);
+	if (status != EXIT_OK && e.msg[0])
+		fprintf(stderr, "ember: %s\n", e.msg);
+	struct errbuf me = { "" };
+	if (metrics_flush(&me) < 0)
+		log_warn("metrics: %s", me.msg);
+	api_server_stop(v->api);
+	if (v->built)
+		vm_destroy(&v->vm);
+	if (v->metrics_timer_fd >= 0)
+		close(v->metrics_timer_fd);
+	metrics_close();
+	config_free(&v->cfg);
 	return status;
 }

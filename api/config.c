@@ -9,9 +9,9 @@
 void config_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->vcpus = CONFIG_DEFAULT_VCPUS;
-	cfg->mem_mib = CONFIG_DEFAULT_MEM_MIB;
-	cfg->log_level = LOG_WARN;
+	cfg->machine.vcpus = CONFIG_DEFAULT_VCPUS;
+	cfg->machine.mem_mib = CONFIG_DEFAULT_MEM_MIB;
+	cfg->logger.level = LOG_WARN;
 	strcpy(cfg->id, "anonymous-instance");
 }
 
@@ -22,6 +22,8 @@ void config_free(struct vm_config *cfg)
 	free(cfg->cmdline);
 	for (unsigned i = 0; i < cfg->ndrives; i++)
 		free(cfg->drives[i].path);
+	free(cfg->logger.path);
+	free(cfg->metrics_path);
 	config_init(cfg);
 }
 
@@ -58,20 +60,69 @@ int config_set_cmdline(struct vm_config *cfg, const char *cmdline, struct errbuf
 	return set_string(&cfg->cmdline, cmdline, "cmdline", e);
 }
 
-int config_set_vcpus(struct vm_config *cfg, long long n, struct errbuf *e)
+int config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *initrd,
+			   const char *cmdline, struct errbuf *e)
+{
+	/* Built on a scratch copy so a refusal of any part leaves all three as they were. */
+	struct vm_config t = { 0 };
+	if (config_set_kernel(&t, kernel, e) < 0 ||
+	    (initrd && config_set_initrd(&t, initrd, e) < 0) ||
+	    (cmdline && config_set_cmdline(&t, cmdline, e) < 0)) {
+		free(t.kernel_path);
+		free(t.initrd_path);
+		free(t.cmdline);
+		return -1;
+	}
+	free(cfg->kernel_path);
+	free(cfg->initrd_path);
+	free(cfg->cmdline);
+	cfg->kernel_path = t.kernel_path;
+	cfg->initrd_path = t.initrd_path;
+	cfg->cmdline = t.cmdline;
+	return 0;
+}
+
+static int config_check_vcpus(long long n, struct errbuf *e)
 {
 	if (n < 1 || n > CONFIG_MAX_VCPUS)
 		return errf(e, "vcpu count %lld is out of range 1-%d", n, CONFIG_MAX_VCPUS);
-	cfg->vcpus = (unsigned)n;
+	return 0;
+}
+
+static int config_check_mem_mib(long long mib, struct errbuf *e)
+{
+	if (mib < CONFIG_MIN_MEM_MIB || mib > CONFIG_MAX_MEM_MIB)
+		return errf(e, "memory size %lld MiB is out of range %d-%d", mib,
+			    CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB);
+	return 0;
+}
+
+int config_set_vcpus(struct vm_config *cfg, long long n, struct errbuf *e)
+{
+	if (config_check_vcpus(n, e) < 0)
+		return -1;
+	cfg->machine.vcpus = (unsigned)n;
 	return 0;
 }
 
 int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e)
 {
-	if (mib < CONFIG_MIN_MEM_MIB || mib > CONFIG_MAX_MEM_MIB)
-		return errf(e, "memory size %lld MiB is out of range %d-%d", mib,
-			    CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB);
-	cfg->mem_mib = (uint64_t)mib;
+	if (config_check_mem_mib(mib, e) < 0)
+		return -1;
+	cfg->machine.mem_mib = (uint64_t)mib;
+	return 0;
+}
+
+int config_set_machine(struct vm_config *cfg, const struct machine_config *m, struct errbuf *e)
+{
+	if (config_check_vcpus(m->vcpus, e) < 0 ||
+	    config_check_mem_mib(m->mem_mib > CONFIG_MAX_MEM_MIB ? CONFIG_MAX_MEM_MIB + 1LL :
+								     (long long)m->mem_mib,
+				 e) < 0)
+		return -1;
+	if (m->smt)
+		return errf(e, "smt: ember exposes one thread per core; only false is supported");
+	cfg->machine = *m;
 	return 0;
 }
 
@@ -81,8 +132,22 @@ int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf
 	if (log_level_parse(level, &l) < 0)
 		return errf(e, "log level '%s' is not one of Error, Warning, Info, Debug, Off",
 			    level);
-	cfg->log_level = l;
+	cfg->logger.level = l;
 	return 0;
+}
+
+int config_set_log_path(struct vm_config *cfg, const char *path, struct errbuf *e)
+{
+	if (!*path)
+		return errf(e, "log path is empty");
+	return set_string(&cfg->logger.path, path, "log path", e);
+}
+
+int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errbuf *e)
+{
+	if (!*path)
+		return errf(e, "metrics path is empty");
+	return set_string(&cfg->metrics_path, path, "metrics path", e);
 }
 
 int config_check_id(const char *what, const char *id, struct errbuf *e)
@@ -240,6 +305,6 @@ int config_parse_mac(const char *str, uint8_t mac[6], struct errbuf *e)
 int config_check_bootable(const struct vm_config *cfg, struct errbuf *e)
 {
 	if (!cfg->kernel_path)
-		return errf(e, "no kernel: --kernel PATH is required");
+		return errf(e, "no kernel: set the boot source first (--kernel, or PUT /boot-source)");
 	return 0;
 }

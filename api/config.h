@@ -51,17 +51,38 @@ struct net_config {
 	struct rate_limiter_config rx, tx;
 };
 
-struct vm_config {
-	char *kernel_path;
-	char *initrd_path;
-	char *cmdline; /* appended to ember's defaults */
+enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M };
+
+/* Firecracker's machine-config. */
+struct machine_config {
 	unsigned vcpus;
 	uint64_t mem_mib;
-	enum log_level log_level;
-	char id[CONFIG_MAX_ID + 1];
+	bool smt;               /* always false: ember exposes one thread per core */
+	bool track_dirty_pages; /* KVM_MEM_LOG_DIRTY_PAGES on guest RAM */
+	enum huge_pages huge_pages;
+};
+
+/* Firecracker's logger: where lines go and what each line shows. */
+struct logger_config {
+	char *path; /* NULL: standard error */
+	enum log_level level;
+	bool show_level;
+	bool show_origin;
+};
+
+struct vm_config {
+	/* boot-source */
+	char *kernel_path;
+	char *initrd_path;
+	char *cmdline; /* boot_args: appended to ember's defaults */
+	struct machine_config machine;
 	unsigned ndrives, nnets;
 	struct drive_config drives[CONFIG_MAX_DEVICES];
 	struct net_config nets[CONFIG_MAX_DEVICES];
+	struct logger_config logger;
+	char *metrics_path; /* NULL: no metrics */
+	bool boot_timer;    /* the boot-timer device at LAYOUT_BOOT_TIMER */
+	char id[CONFIG_MAX_ID + 1];
 };
 
 void config_init(struct vm_config *cfg);
@@ -70,9 +91,16 @@ void config_free(struct vm_config *cfg);
 int config_set_kernel(struct vm_config *cfg, const char *path, struct errbuf *e);
 int config_set_initrd(struct vm_config *cfg, const char *path, struct errbuf *e);
 int config_set_cmdline(struct vm_config *cfg, const char *cmdline, struct errbuf *e);
+/* PUT /boot-source: all three at once (initrd and cmdline may be NULL: none). */
+int config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *initrd,
+			   const char *cmdline, struct errbuf *e);
 int config_set_vcpus(struct vm_config *cfg, long long n, struct errbuf *e);
 int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e);
+/* The whole machine-config at once: checked first, then applied. */
+int config_set_machine(struct vm_config *cfg, const struct machine_config *m, struct errbuf *e);
 int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf *e);
+int config_set_log_path(struct vm_config *cfg, const char *path, struct errbuf *e);
+int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
 /* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */
 int config_check_id(const char *what, const char *id, struct errbuf *e);

@@ -9,9 +9,11 @@
 
 struct flag {
 	const char *name;
-	const char *arg; /* NULL: takes no value */
+	const char *arg; /* NULL: takes no value (value is then NULL) */
 	const char *help;
 	int (*set)(struct vm_config *cfg, const char *value, struct errbuf *e);
+	int (*set_opt)(struct launch_options *opts, const char *value, struct errbuf *e);
+	bool vm; /* describes the VM: not with --config-file */
 };
 
 static int parse_number(const char *flag, const char *s, long long *out, struct errbuf *e)
@@ -198,44 +200,119 @@ static int set_net(struct vm_config *cfg, const char *value, struct errbuf *e)
 	return config_put_net(cfg, &n, e);
 }
 
+static int set_boot_timer(struct vm_config *cfg, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	cfg->boot_timer = true;
+	return 0;
+}
+
+static int set_show_level(struct vm_config *cfg, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	cfg->logger.show_level = true;
+	return 0;
+}
+
+static int set_show_origin(struct vm_config *cfg, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	cfg->logger.show_origin = true;
+	return 0;
+}
+
+static int set_api_sock(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	if (!*v)
+		return errf(e, "--api-sock: the path is empty");
+	o->api_sock = v;
+	return 0;
+}
+
+static int set_config_file(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	if (!*v)
+		return errf(e, "--config-file: the path is empty");
+	o->config_file = v;
+	return 0;
+}
+
+static int set_no_api(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	o->no_api = true;
+	return 0;
+}
+
+static int set_max_payload(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	long long n;
+	if (parse_number("http-api-max-payload-size", v, &n, e) < 0)
+		return -1;
+	if (n < 1024 || n > 64LL << 20)
+		return errf(e, "--http-api-max-payload-size: %lld is out of range 1024-%lld", n,
+			    64LL << 20);
+	o->max_payload = (size_t)n;
+	return 0;
+}
+
 static const struct flag flags[] = {
 	{ "kernel", "PATH", "guest kernel: ELF (vmlinux, guest-min, PVH) or bzImage",
-	  config_set_kernel },
+	  .set = config_set_kernel, .vm = true },
 	{ "initrd", "PATH", "initial ramdisk, placed at the top of low guest RAM",
-	  config_set_initrd },
+	  .set = config_set_initrd, .vm = true },
 	{ "cmdline", "STR", "kernel command line, appended to ember's defaults",
-	  config_set_cmdline },
-	{ "vcpus", "N", "number of vCPUs, 1-32 (default 1)", set_vcpus },
-	{ "mem", "MIB", "guest RAM in MiB, 16-1048576 (default 128)", set_mem },
+	  .set = config_set_cmdline, .vm = true },
+	{ "vcpus", "N", "number of vCPUs, 1-32 (default 1)", .set = set_vcpus, .vm = true },
+	{ "mem", "MIB", "guest RAM in MiB, 16-1048576 (default 128)", .set = set_mem, .vm = true },
 	{ "drive", "OPTS",
 	  "virtio-blk drive, repeatable: path=FILE[,ro][,root][,id=NAME][,engine=sync|async]"
 	  "[,bw=SIZE/MS[+BURST]][,iops=N/MS[+BURST]]",
-	  set_drive },
+	  .set = set_drive, .vm = true },
 	{ "net", "OPTS",
 	  "virtio-net on a TAP, repeatable: tap=NAME[,mac=MAC][,id=NAME]"
 	  "[,rx_bw=..][,rx_ops=..][,tx_bw=..][,tx_ops=..]",
-	  set_net },
+	  .set = set_net, .vm = true },
+	{ "config-file", "PATH", "boot at once from a JSON file in GET /vm/config's layout",
+	  .set_opt = set_config_file },
+	{ "api-sock", "PATH", "serve the Firecracker-compatible API on this Unix socket",
+	  .set_opt = set_api_sock },
+	{ "no-api", NULL, "with --config-file: serve no API", .set_opt = set_no_api },
+	{ "http-api-max-payload-size", "BYTES", "largest API request body (default 51200)",
+	  .set_opt = set_max_payload },
 	{ "id", "ID", "instance id used in log lines (default anonymous-instance)",
-	  config_set_id },
-	{ "level", "LEVEL", "log level: Error, Warning, Info, Debug or Off (default Warning)",
-	  config_set_log_level },
-	{ "help", NULL, "print this help and exit", NULL },
-	{ "version", NULL, "print the version and exit", NULL },
+	  .set = config_set_id },
+	{ "level", "LEVEL", "log level: Error, Warning, Info, Debug, Trace or Off (default Warning)",
+	  .set = config_set_log_level },
+	{ "log-path", "PATH", "write log lines to this file or FIFO (default: standard error)",
+	  .set = config_set_log_path },
+	{ "show-level", NULL, "put the level in each log line", .set = set_show_level },
+	{ "show-log-origin", NULL, "put the source file and line in each log line",
+	  .set = set_show_origin },
+	{ "metrics-path", "PATH", "write metrics, one JSON object a line, to this file or FIFO",
+	  .set = config_set_metrics_path },
+	{ "boot-timer", NULL, "log the guest's boot time when it writes 123 to 0xc0000000",
+	  .set = set_boot_timer },
+	{ "help", NULL, "print this help and exit", NULL, NULL, false },
+	{ "version", NULL, "print the version and exit", NULL, NULL, false },
 };
 
 static void flags_usage(FILE *out)
 {
 	fprintf(out, "usage: ember --kernel PATH [--initrd PATH] [--cmdline STR] [--vcpus N] "
 		     "[--mem MIB]\n"
-		     "             [--drive OPTS]... [--net OPTS]...\n\nflags:\n");
+		     "             [--drive OPTS]... [--net OPTS]... [--api-sock PATH]\n"
+		     "       ember --config-file PATH [--api-sock PATH | --no-api]\n"
+		     "       ember --api-sock PATH     (configure and start through the API)\n"
+		     "\nflags:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
 		char left[32];
 		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name, flags[i].arg ? " " : "",
 			 flags[i].arg ? flags[i].arg : "");
-		fprintf(out, "  %-18s %s\n", left, flags[i].help);
+		fprintf(out, "  %-33s %s\n", left, flags[i].help);
 	}
 	fprintf(out, "\nexit status: the guest's own (guest-min), 0 on reset or a clean stop, "
-		     "1 on failure, 153 on bad arguments\n");
+		     "1 on failure, 152 on a bad config file, 153 on bad arguments\n");
 }
 
 static const struct flag *flag_find(const char *name, size_t len)
@@ -246,9 +323,35 @@ static const struct flag *flag_find(const char *name, size_t len)
 	return NULL;
 }
 
-enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg, FILE *out,
-			      struct errbuf *e)
+/* What a run needs besides valid flags: something to boot, and no contradictions. */
+static int flags_check_launch(const struct vm_config *cfg, const struct launch_options *o,
+			      const char *vm_flag, struct errbuf *e)
 {
+	if (o->config_file && vm_flag)
+		return errf(e, "--%s cannot be combined with --config-file, which holds the VM's "
+			       "configuration", vm_flag);
+	if (o->no_api && !o->config_file)
+		return errf(e, "--no-api needs --config-file (without a socket nothing could start "
+			       "the VM)");
+	if (o->no_api && o->api_sock)
+		return errf(e, "--no-api and --api-sock contradict each other");
+	if (!o->config_file && !o->api_sock && !cfg->kernel_path)
+		return errf(e, "nothing to boot: give --kernel PATH, --config-file PATH or "
+			       "--api-sock PATH");
+	return 0;
+}
+
+static int flags_apply(const struct flag *f, const char *value, struct vm_config *cfg,
+		       struct launch_options *opts, struct errbuf *e)
+{
+	return f->set ? f->set(cfg, value, e) : f->set_opt(opts, value, e);
+}
+
+enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
+			      struct launch_options *opts, FILE *out, struct errbuf *e)
+{
+	const char *vm_flag = NULL;
+	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--", 2) != 0 || !a[2])
@@ -260,21 +363,25 @@ enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg, FILE
 		const struct flag *f = flag_find(name, len);
 		if (!f)
 			return errf(e, "unknown flag '--%.*s' (see --help)", (int)len, name);
-
-		if (!f->arg) {
-			if (eq)
-				return errf(e, "--%s takes no value", f->name);
+		if (!f->arg && eq)
+			return errf(e, "--%s takes no value", f->name);
+		if (!f->set && !f->set_opt) {
 			if (strcmp(f->name, "help") == 0)
 				flags_usage(out);
 			else
 				fprintf(out, "ember %s\n", EMBER_VERSION);
 			return FLAGS_DONE;
 		}
-		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-		if (!value)
-			return errf(e, "--%s needs a value (%s)", f->name, f->arg);
-		if (f->set(cfg, value, e) < 0)
+		const char *value = NULL;
+		if (f->arg) {
+			value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!value)
+				return errf(e, "--%s needs a value (%s)", f->name, f->arg);
+		}
+		if (flags_apply(f, value, cfg, opts, e) < 0)
 			return FLAGS_ERROR;
+		if (f->vm && !vm_flag)
+			vm_flag = f->name;
 	}
-	return config_check_bootable(cfg, e) < 0 ? FLAGS_ERROR : FLAGS_RUN;
+	return flags_check_launch(cfg, opts, vm_flag, e) < 0 ? FLAGS_ERROR : FLAGS_RUN;
 }

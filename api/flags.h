@@ -2,6 +2,8 @@
 #ifndef EMBER_FLAGS_H
 #define EMBER_FLAGS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -12,7 +14,21 @@ enum flags_result {
 	FLAGS_ERROR = -1 /* e holds one line saying what was wrong */
 };
 
-enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg, FILE *out,
-			      struct errbuf *e);
+/* How this process runs, as opposed to what VM it runs (which is vm_config). */
+struct launch_options {
+	const char *api_sock;    /* --api-sock: serve the API there */
+	const char *config_file; /* --config-file: boot from this JSON file */
+	bool no_api;             /* --no-api: with --config-file, no socket */
+	size_t max_payload;      /* --http-api-max-payload-size, bytes (default 51200) */
+};
+
+#define FLAGS_DEFAULT_MAX_PAYLOAD 51200
+
+/*
+ * Fills cfg (through its setters) and opts from argv. Flags that describe the VM
+ * itself (--kernel, --drive, ...) cannot be mixed with --config-file, which holds them.
+ */
+enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
+			      struct launch_options *opts, FILE *out, struct errbuf *e);
 
 #endif

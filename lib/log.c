@@ -7,9 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
+
 static struct {
 	int fd;
 	enum log_level level;
+	bool show_level, show_origin;
 	char id[65];
 } logger = { .fd = 2, .level = LOG_WARN, .id = "anonymous-instance" };
 
@@ -21,6 +24,17 @@ void log_init(int fd, enum log_level level, const char *instance_id)
 	logger.level = level;
 	if (instance_id)
 		snprintf(logger.id, sizeof(logger.id), "%s", instance_id);
+}
+
+void log_configure(int fd, enum log_level level, bool show_level, bool show_origin)
+{
+	int old = logger.fd;
+	logger.fd = fd;
+	logger.level = level;
+	logger.show_level = show_level;
+	logger.show_origin = show_origin;
+	if (old > 2 && old != fd)
+		close(old);
 }
 
 void log_set_thread(const char *name)
@@ -51,19 +65,35 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* "[id:thread[:LEVEL][:file:line]] " */
+static int log_tag(char *out, size_t cap, enum log_level level, const char *file, int line)
+{
+	const char *base = strrchr(file, '/');
+	int n = snprintf(out, cap, "[%s:%s", logger.id, thread_name);
+	if (logger.show_level && n >= 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ":%s", level_names[level]);
+	if (logger.show_origin && n >= 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ":%s:%d", base ? base + 1 : file, line);
+	if (n >= 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "] ");
+	return n;
+}
+
+void log_msg_at(enum log_level level, const char *file, int line_no, const char *fmt, ...)
 {
 	if (!log_enabled(level))
 		return;
 
-	char line[1024];
+	char line[1024], tag[160];
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ [%s:%s:%s] ",
+	if (log_tag(tag, sizeof(tag), level, file, line_no) < 0)
+		return;
+	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec, logger.id, thread_name, level_names[level]);
+			 tm.tm_sec, ts.tv_nsec, tag);
 	if (n < 0)
 		return;
 	va_list ap;
@@ -74,6 +104,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
-	ssize_t w = write(logger.fd, line, len);
-	(void)w; /* nowhere left to report a failing log write */
+	if (write(logger.fd, line, len) != (ssize_t)len)
+		METRIC_INC(metrics.logger.missed_log_count); /* nowhere else to report it */
 }

@@ -2,6 +2,7 @@
 # Runs every test and ends with one line: "N passed, N failed, N skipped".
 #   unit tests      build/unit-tests (Criterion, glibc + ASan/UBSan)
 #   integration     tests/integration/*.sh, against build/ember and build/ember-asan
+#   fuzz            build/fuzz/fuzz_api (libFuzzer) for FUZZ_SECONDS (default 60)
 #   nested          tests/nested/test-*.sh: Linux guests under QEMU-TCG nested KVM
 # A test script prints PASS:/FAIL:/SKIP: lines (one per case) and exits 0, 1 or 77.
 # TESTS_NO_NESTED=1 leaves the nested tests out (make check).
@@ -43,6 +44,11 @@ if [ -n "$synth" ]; then
 else
 	echo "FAIL: unit: no Criterion summary (exit $unit_rc)"; fail=$((fail + 1)); failed_names+=("unit")
 fi
+
+echo "== fuzz (libFuzzer over the API's request path, ${FUZZ_SECONDS:-60} s)"
+fuzz_out=$(tests/fuzz/run.sh build/fuzz/fuzz_api "${FUZZ_SECONDS:-60}" 2>&1); fuzz_rc=$?
+echo "$fuzz_out"
+count_lines "$fuzz_out" "$fuzz_rc" fuzz_api
 
 echo "== integration (guest-min, native KVM)"
 for bin in build/ember build/ember-asan; do

@@ -47,11 +47,18 @@ for mib in 16 3500; do
 	fi
 done
 
-# The log line format is Firecracker's: time, [id:thread:LEVEL], message.
+# The log line format is Firecracker's: time, [id:thread], message; the level and the
+# source file and line only when asked for (show_level, show_log_origin).
 run_ember --kernel "$GUEST" --cmdline hello --level Info --id test-vm_1
-if grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z \[test-vm_1:main:INFO\] VM built' <<<"$err"; then
+if grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z \[test-vm_1:main\] VM built' <<<"$err"; then
 	pass log-format
 else
 	fail log-format "err=[$err]"
+fi
+run_ember --kernel "$GUEST" --cmdline hello --level Info --id test-vm_1 --show-level --show-log-origin
+if grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z \[test-vm_1:main:INFO:vmm\.c:[0-9]+\] VM built' <<<"$err"; then
+	pass log-format-level-origin
+else
+	fail log-format-level-origin "err=[$err]"
 fi
 finish

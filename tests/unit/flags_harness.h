@@ -16,6 +16,7 @@
 #include "helpers.h"
 
 static struct vm_config cfg;
+static struct launch_options launch;
 static struct errbuf e;
 static char *out_buf;
 static size_t out_len;
@@ -49,7 +50,7 @@ static enum flags_result parse_words(const char **words)
 	}
 	argv[argc] = NULL;
 	memset(&e, 0, sizeof(e));
-	enum flags_result r = flags_parse(argc, argv, &cfg, out, &e);
+	enum flags_result r = flags_parse(argc, argv, &cfg, &launch, out, &e);
 	fflush(out);
 	return r;
 }

@@ -16,8 +16,8 @@ Test(flags, kernel_alone_boots_with_defaults)
 	cr_assert_str_eq(cfg.kernel_path, "vmlinux");
 	cr_assert_null(cfg.initrd_path);
 	cr_assert_null(cfg.cmdline);
-	cr_assert_eq(cfg.vcpus, 1);
-	cr_assert_eq(cfg.mem_mib, 128);
+	cr_assert_eq(cfg.machine.vcpus, 1);
+	cr_assert_eq(cfg.machine.mem_mib, 128);
 	cr_assert_eq(out_len, 0, "nothing printed for a normal run");
 }
 
@@ -29,10 +29,10 @@ Test(flags, every_flag_sets_its_field)
 	cr_assert_str_eq(cfg.kernel_path, "k");
 	cr_assert_str_eq(cfg.initrd_path, "rd.img");
 	cr_assert_str_eq(cfg.cmdline, "quiet loglevel=3");
-	cr_assert_eq(cfg.vcpus, 4);
-	cr_assert_eq(cfg.mem_mib, 256);
+	cr_assert_eq(cfg.machine.vcpus, 4);
+	cr_assert_eq(cfg.machine.mem_mib, 256);
 	cr_assert_str_eq(cfg.id, "vm-1_a");
-	cr_assert_eq(cfg.log_level, LOG_DEBUG);
+	cr_assert_eq(cfg.logger.level, LOG_DEBUG);
 }
 
 Test(flags, equals_form)
@@ -40,8 +40,8 @@ Test(flags, equals_form)
 	cr_assert_eq(PARSE("--kernel=/boot/vmlinux", "--mem=64", "--vcpus=2", "--cmdline=a=b c"),
 		     FLAGS_RUN, "%s", e.msg);
 	cr_assert_str_eq(cfg.kernel_path, "/boot/vmlinux");
-	cr_assert_eq(cfg.mem_mib, 64);
-	cr_assert_eq(cfg.vcpus, 2);
+	cr_assert_eq(cfg.machine.mem_mib, 64);
+	cr_assert_eq(cfg.machine.vcpus, 2);
 	cr_assert_str_eq(cfg.cmdline, "a=b c", "only the first '=' separates the value");
 }
 
@@ -50,7 +50,7 @@ Test(flags, later_flag_wins)
 	cr_assert_eq(PARSE("--kernel", "a", "--vcpus", "2", "--kernel", "b", "--vcpus", "3"),
 		     FLAGS_RUN, "%s", e.msg);
 	cr_assert_str_eq(cfg.kernel_path, "b");
-	cr_assert_eq(cfg.vcpus, 3);
+	cr_assert_eq(cfg.machine.vcpus, 3);
 }
 
 Test(flags, missing_kernel_is_an_error)
@@ -62,7 +62,7 @@ Test(flags, missing_kernel_is_an_error)
 Test(flags, no_arguments_is_an_error)
 {
 	char *argv[] = { "ember", NULL };
-	cr_assert_eq(flags_parse(1, argv, &cfg, out, &e), FLAGS_ERROR);
+	cr_assert_eq(flags_parse(1, argv, &cfg, &launch, out, &e), FLAGS_ERROR);
 	assert_msg_has(e, "--kernel");
 }
 
@@ -91,7 +91,7 @@ Test(flags, flag_without_value)
 	cr_assert_eq(PARSE("--kernel", "k", "--vcpus"), FLAGS_ERROR);
 	assert_msg_has(e, "--vcpus");
 	assert_msg_has(e, "value");
-	cr_assert_eq(cfg.vcpus, 1);
+	cr_assert_eq(cfg.machine.vcpus, 1);
 }
 
 Test(flags, vcpus_out_of_range_or_not_a_number)
@@ -102,16 +102,16 @@ Test(flags, vcpus_out_of_range_or_not_a_number)
 		cr_assert_eq(PARSE("--kernel", "k", "--vcpus", bad[i]), FLAGS_ERROR,
 			     "--vcpus '%s' accepted", bad[i]);
 		assert_msg_has(e, bad[i]);
-		cr_assert_eq(cfg.vcpus, 1, "--vcpus '%s' changed the count", bad[i]);
+		cr_assert_eq(cfg.machine.vcpus, 1, "--vcpus '%s' changed the count", bad[i]);
 	}
 }
 
 Test(flags, vcpus_bounds_are_inclusive)
 {
 	cr_assert_eq(PARSE("--kernel", "k", "--vcpus", "1"), FLAGS_RUN, "%s", e.msg);
-	cr_assert_eq(cfg.vcpus, 1);
+	cr_assert_eq(cfg.machine.vcpus, 1);
 	cr_assert_eq(PARSE("--kernel", "k", "--vcpus", "32"), FLAGS_RUN, "%s", e.msg);
-	cr_assert_eq(cfg.vcpus, 32);
+	cr_assert_eq(cfg.machine.vcpus, 32);
 }
 
 Test(flags, mem_out_of_range)
@@ -122,30 +122,30 @@ Test(flags, mem_out_of_range)
 		cr_assert_eq(PARSE("--kernel", "k", "--mem", bad[i]), FLAGS_ERROR,
 			     "--mem '%s' accepted", bad[i]);
 		assert_msg_has(e, bad[i]);
-		cr_assert_eq(cfg.mem_mib, 128);
+		cr_assert_eq(cfg.machine.mem_mib, 128);
 	}
 }
 
 Test(flags, mem_bounds_are_inclusive)
 {
 	cr_assert_eq(PARSE("--kernel", "k", "--mem", "16"), FLAGS_RUN, "%s", e.msg);
-	cr_assert_eq(cfg.mem_mib, 16);
+	cr_assert_eq(cfg.machine.mem_mib, 16);
 	cr_assert_eq(PARSE("--kernel", "k", "--mem", "1048576"), FLAGS_RUN, "%s", e.msg);
-	cr_assert_eq(cfg.mem_mib, 1048576);
+	cr_assert_eq(cfg.machine.mem_mib, 1048576);
 }
 
 Test(flags, failed_setter_keeps_previous_value)
 {
 	cr_assert_eq(PARSE("--kernel", "k", "--vcpus", "4", "--vcpus", "40"), FLAGS_ERROR);
-	cr_assert_eq(cfg.vcpus, 4);
+	cr_assert_eq(cfg.machine.vcpus, 4);
 	cr_assert_eq(PARSE("--kernel", "k", "--mem", "256", "--mem", "1"), FLAGS_ERROR);
-	cr_assert_eq(cfg.mem_mib, 256);
+	cr_assert_eq(cfg.machine.mem_mib, 256);
 	cr_assert_eq(PARSE("--kernel", "good", "--kernel", ""), FLAGS_ERROR);
 	cr_assert_str_eq(cfg.kernel_path, "good");
 	cr_assert_eq(PARSE("--kernel", "k", "--id", "vm1", "--id", "bad id"), FLAGS_ERROR);
 	cr_assert_str_eq(cfg.id, "vm1");
 	cr_assert_eq(PARSE("--kernel", "k", "--level", "Info", "--level", "loud"), FLAGS_ERROR);
-	cr_assert_eq(cfg.log_level, LOG_INFO);
+	cr_assert_eq(cfg.logger.level, LOG_INFO);
 	assert_msg_has(e, "loud");
 }
 
@@ -163,7 +163,7 @@ Test(flags, help_lists_every_flag)
 Test(flags, help_stops_parsing)
 {
 	cr_assert_eq(PARSE("--kernel", "k", "--help", "--vcpus", "999"), FLAGS_DONE);
-	cr_assert_eq(cfg.vcpus, 1);
+	cr_assert_eq(cfg.machine.vcpus, 1);
 }
 
 Test(flags, help_takes_no_value)
@@ -184,8 +184,8 @@ TestSuite(config, .init = setup, .fini = teardown);
 
 Test(config, defaults)
 {
-	cr_assert_eq(cfg.vcpus, CONFIG_DEFAULT_VCPUS);
-	cr_assert_eq(cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
+	cr_assert_eq(cfg.machine.vcpus, CONFIG_DEFAULT_VCPUS);
+	cr_assert_eq(cfg.machine.mem_mib, CONFIG_DEFAULT_MEM_MIB);
 	cr_assert_str_eq(cfg.id, "anonymous-instance");
 	cr_assert_null(cfg.kernel_path);
 }
@@ -223,13 +223,13 @@ Test(config, id_rejects_empty_and_other_characters)
 Test(config, log_levels)
 {
 	cr_assert_eq(config_set_log_level(&cfg, "Error", &e), 0);
-	cr_assert_eq(cfg.log_level, LOG_ERROR);
+	cr_assert_eq(cfg.logger.level, LOG_ERROR);
 	cr_assert_eq(config_set_log_level(&cfg, "Off", &e), 0);
-	cr_assert_eq(cfg.log_level, LOG_OFF);
+	cr_assert_eq(cfg.logger.level, LOG_OFF);
 	cr_assert_eq(config_set_log_level(&cfg, "Warning", &e), 0);
-	cr_assert_eq(cfg.log_level, LOG_WARN);
+	cr_assert_eq(cfg.logger.level, LOG_WARN);
 	cr_assert_eq(config_set_log_level(&cfg, "verbose", &e), -1);
-	cr_assert_eq(cfg.log_level, LOG_WARN);
+	cr_assert_eq(cfg.logger.level, LOG_WARN);
 }
 
 Test(config, cmdline_limit)
@@ -268,5 +268,5 @@ Test(config, free_resets_to_defaults)
 	cr_assert_eq(config_set_vcpus(&cfg, 8, &e), 0);
 	config_free(&cfg);
 	cr_assert_null(cfg.kernel_path);
-	cr_assert_eq(cfg.vcpus, CONFIG_DEFAULT_VCPUS);
+	cr_assert_eq(cfg.machine.vcpus, CONFIG_DEFAULT_VCPUS);
 }

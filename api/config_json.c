@@ -1,0 +1,670 @@
+#include "config_json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/util.h"
+
+/*
+ * Each JSON object is described by a table of its fields; one checker refuses unknown
+ * fields, wrong types and missing required ones before anything reads a value, so the
+ * readers below can assume the shape. JSON null counts as absent (Firecracker's
+ * optional fields accept it).
+ */
+enum jtype { J_STRING, J_BOOL, J_INT, J_OBJECT, J_ARRAY };
+struct jfield {
+	const char *name;
+	enum jtype type;
+	bool required;
+};
+
+static const char *const jtype_names[] = { "a string", "a boolean", "an integer",
+					   "an object", "an array" };
+
+static bool jtype_is(const json_t *v, enum jtype t)
+{
+	switch (t) {
+	case J_STRING: return json_is_string(v);
+	case J_BOOL: return json_is_boolean(v);
+	case J_INT: return json_is_integer(v);
+	case J_OBJECT: return json_is_object(v);
+	case J_ARRAY: return json_is_array(v);
+	}
+	return false;
+}
+
+static const struct jfield *jfield_find(const struct jfield *f, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i].name, key) == 0)
+			return &f[i];
+	return NULL;
+}
+
+static int jcheck(const json_t *obj, const char *where, const struct jfield *f, size_t n,
+		  struct errbuf *e)
+{
+	/* where "" is the top of the config file: its fields are named bare. */
+	const char *dot = where[0] ? "." : "", *colon = where[0] ? ": " : "";
+	if (!json_is_object(obj))
+		return errf(e, "%s%sexpected a JSON object", where, colon);
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+		const struct jfield *fd = jfield_find(f, n, key);
+		if (!fd)
+			return errf(e, "%s%sunknown field '%.64s'", where, colon, key);
+		if (!json_is_null(v) && !jtype_is(v, fd->type))
+			return errf(e, "%s%s%s: expected %s", where, dot, key,
+				    jtype_names[fd->type]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *v2 = json_object_get(obj, f[i].name);
+		if (f[i].required && (!v2 || json_is_null(v2)))
+			return errf(e, "%s%s%s: missing (required)", where, dot, f[i].name);
+	}
+	return 0;
+}
+
+#define JCHECK(obj, where, fields, e) jcheck(obj, where, fields, ARRAY_SIZE(fields), e)
+
+/* A present, non-null member, or NULL. */
+static const json_t *jget(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return v && !json_is_null(v) ? v : NULL;
+}
+
+static const char *jstr(const json_t *obj, const char *key)
+{
+	const json_t *v = jget(obj, key);
+	return v ? json_string_value(v) : NULL;
+}
+
+/* A string member with no NUL inside (a path or id must not be cut short silently). */
+static int jstr_clean(const json_t *obj, const char *where, const char *key, const char **out,
+		      struct errbuf *e)
+{
+	const json_t *v = jget(obj, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return errf(e, "%s.%s: contains a NUL character", where, key);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static bool jbool(const json_t *obj, const char *key, bool dflt)
+{
+	const json_t *v = jget(obj, key);
+	return v ? json_is_true(v) : dflt;
+}
+
+static int jint_range(const json_t *obj, const char *where, const char *key, long long lo,
+		      long long hi, long long *out, struct errbuf *e)
+{
+	long long v = json_integer_value(jget(obj, key));
+	if (v < lo || v > hi)
+		return errf(e, "%s.%s: %lld is out of range %lld-%lld", where, key, v, lo, hi);
+	*out = v;
+	return 0;
+}
+
+/* A string member that must be one of names[]; its index in *out. */
+static int jenum(const json_t *obj, const char *where, const char *key,
+		 const char *const *names, int *out, struct errbuf *e)
+{
+	const char *s = jstr(obj, key);
+	for (int i = 0; names[i]; i++)
+		if (s && strcmp(s, names[i]) == 0)
+			return *out = i, 0;
+	char list[160] = "";
+	for (int i = 0; names[i]; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 names[i]);
+	return errf(e, "%s.%s: '%.64s' is not one of %s", where, key, s ? s : "", list);
+}
+
+json_t *config_json_parse(const char *text, size_t len, struct errbuf *e)
+{
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		errf(e, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		errf(e, "expected a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+/* ---- rate limiters: {"bandwidth": TokenBucket, "ops": TokenBucket} ---- */
+
+static const struct jfield bucket_fields[] = {
+	{ "size", J_INT, true }, { "refill_time", J_INT, true }, { "one_time_burst", J_INT, false },
+};
+static const struct jfield limiter_fields[] = {
+	{ "bandwidth", J_OBJECT, false }, { "ops", J_OBJECT, false },
+};
+
+static int json_bucket(const json_t *obj, const char *where, struct token_bucket_config *b,
+		       struct errbuf *e)
+{
+	long long size = 0, refill = 0, burst = 0;
+	if (JCHECK(obj, where, bucket_fields, e) < 0 ||
+	    jint_range(obj, where, "size", 0, INT64_MAX, &size, e) < 0 ||
+	    jint_range(obj, where, "refill_time", 0, INT64_MAX / 1000000, &refill, e) < 0 ||
+	    (jget(obj, "one_time_burst") &&
+	     jint_range(obj, where, "one_time_burst", 0, INT64_MAX, &burst, e) < 0))
+		return -1;
+	*b = (struct token_bucket_config){ .size = (uint64_t)size,
+					   .refill_time_ms = (uint64_t)refill,
+					   .one_time_burst = (uint64_t)burst };
+	return 0;
+}
+
+static int json_limiter(const json_t *obj, const char *where, struct rate_limiter_config *rl,
+			struct errbuf *e)
+{
+	char sub[128];
+	*rl = (struct rate_limiter_config){ 0 };
+	if (JCHECK(obj, where, limiter_fields, e) < 0)
+		return -1;
+	const json_t *bw = jget(obj, "bandwidth"), *ops = jget(obj, "ops");
+	snprintf(sub, sizeof(sub), "%.80s.bandwidth", where);
+	if (bw && json_bucket(bw, sub, &rl->bandwidth, e) < 0)
+		return -1;
+	snprintf(sub, sizeof(sub), "%.80s.ops", where);
+	return ops ? json_bucket(ops, sub, &rl->ops, e) : 0;
+}
+
+/* An optional rate-limiter member: *has says whether it was there. */
+static int json_opt_limiter(const json_t *obj, const char *where, const char *key, bool *has,
+			    struct rate_limiter_config *rl, struct errbuf *e)
+{
+	char sub[96];
+	const json_t *v = jget(obj, key);
+	*has = v != NULL;
+	*rl = (struct rate_limiter_config){ 0 };
+	snprintf(sub, sizeof(sub), "%.40s.%.40s", where, key);
+	return v ? json_limiter(v, sub, rl, e) : 0;
+}
+
+static json_t *json_dump_bucket(const struct token_bucket_config *b)
+{
+	return json_pack("{s:I,s:I,s:I}", "size", (json_int_t)b->size, "refill_time",
+			 (json_int_t)b->refill_time_ms, "one_time_burst",
+			 (json_int_t)b->one_time_burst);
+}
+
+static bool bucket_set(const struct token_bucket_config *b)
+{
+	return b->size || b->refill_time_ms || b->one_time_burst;
+}
+
+/* NULL when unlimited: the member is then left out, as a user would have. */
+static json_t *json_dump_limiter(const struct rate_limiter_config *rl)
+{
+	if (!bucket_set(&rl->bandwidth) && !bucket_set(&rl->ops))
+		return NULL;
+	json_t *o = json_object();
+	if (bucket_set(&rl->bandwidth))
+		json_object_set_new(o, "bandwidth", json_dump_bucket(&rl->bandwidth));
+	if (bucket_set(&rl->ops))
+		json_object_set_new(o, "ops", json_dump_bucket(&rl->ops));
+	return o;
+}
+
+/* ---- boot-source ---- */
+
+static const struct jfield boot_fields[] = {
+	{ "kernel_image_path", J_STRING, true },
+	{ "boot_args", J_STRING, false },
+	{ "initrd_path", J_STRING, false },
+};
+
+int config_json_boot_source(struct vm_config *cfg, const json_t *body, struct errbuf *e)
+{
+	const char *kernel, *initrd, *args;
+	if (JCHECK(body, "boot-source", boot_fields, e) < 0 ||
+	    jstr_clean(body, "boot-source", "kernel_image_path", &kernel, e) < 0 ||
+	    jstr_clean(body, "boot-source", "initrd_path", &initrd, e) < 0 ||
+	    jstr_clean(body, "boot-source", "boot_args", &args, e) < 0)
+		return -1;
+	return config_set_boot_source(cfg, kernel, initrd, args, e);
+}
+
+/* ---- machine-config ---- */
+
+static const char *const huge_pages_names[] = { "None", "2M", NULL };
+
+static const struct jfield machine_put_fields[] = {
+	{ "vcpu_count", J_INT, true },	      { "mem_size_mib", J_INT, true },
+	{ "smt", J_BOOL, false },	      { "track_dirty_pages", J_BOOL, false },
+	{ "huge_pages", J_STRING, false },
+};
+static const struct jfield machine_patch_fields[] = {
+	{ "vcpu_count", J_INT, false },	      { "mem_size_mib", J_INT, false },
+	{ "smt", J_BOOL, false },	      { "track_dirty_pages", J_BOOL, false },
+	{ "huge_pages", J_STRING, false },
+};
+
+int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
+			struct errbuf *e)
+{
+	const char *w = "machine-config";
+	/* PUT starts from the defaults (Firecracker replaces the whole object), PATCH from now. */
+	struct machine_config m = patch ? cfg->machine :
+					  (struct machine_config){ .vcpus = CONFIG_DEFAULT_VCPUS,
+								   .mem_mib = CONFIG_DEFAULT_MEM_MIB };
+	long long v;
+	if (patch ? JCHECK(body, w, machine_patch_fields, e) < 0 :
+		    JCHECK(body, w, machine_put_fields, e) < 0)
+		return -1;
+	if (patch && json_object_size(body) == 0)
+		return errf(e, "%s: nothing to change (empty object)", w);
+	if (jget(body, "vcpu_count")) {
+		if (jint_range(body, w, "vcpu_count", 1, CONFIG_MAX_VCPUS, &v, e) < 0)
+			return -1;
+		m.vcpus = (unsigned)v;
+	}
+	if (jget(body, "mem_size_mib")) {
+		if (jint_range(body, w, "mem_size_mib", CONFIG_MIN_MEM_MIB, CONFIG_MAX_MEM_MIB, &v,
+			       e) < 0)
+			return -1;
+		m.mem_mib = (uint64_t)v;
+	}
+	m.smt = jbool(body, "smt", m.smt);
+	m.track_dirty_pages = jbool(body, "track_dirty_pages", m.track_dirty_pages);
+	int hp;
+	if (jget(body, "huge_pages")) {
+		if (jenum(body, w, "huge_pages", huge_pages_names, &hp, e) < 0)
+			return -1;
+		m.huge_pages = (enum huge_pages)hp;
+	}
+	return config_set_machine(cfg, &m, e);
+}
+
+json_t *config_json_dump_machine(const struct vm_config *cfg)
+{
+	const struct machine_config *m = &cfg->machine;
+	return json_pack("{s:i,s:I,s:b,s:b,s:s}", "vcpu_count", (int)m->vcpus, "mem_size_mib",
+			 (json_int_t)m->mem_mib, "smt", m->smt, "track_dirty_pages",
+			 m->track_dirty_pages, "huge_pages", huge_pages_names[m->huge_pages]);
+}
+
+/* ---- drives ---- */
+
+static const char *const cache_names[] = { "Writeback", "Unsafe", NULL };
+static const char *const engine_names[] = { "Sync", "Async", NULL };
+
+static const struct jfield drive_fields[] = {
+	{ "drive_id", J_STRING, true },	     { "is_root_device", J_BOOL, true },
+	{ "path_on_host", J_STRING, true },  { "is_read_only", J_BOOL, false },
+	{ "partuuid", J_STRING, false },     { "cache_type", J_STRING, false },
+	{ "io_engine", J_STRING, false },    { "rate_limiter", J_OBJECT, false },
+};
+
+/* The body's id must be the path's (Firecracker refuses a mismatch too). */
+static int json_check_id(const json_t *body, const char *where, const char *field,
+			 const char *path_id, struct errbuf *e)
+{
+	const char *id = jstr(body, field);
+	if (path_id && strcmp(id, path_id) != 0)
+		return errf(e, "%s.%s: '%.64s' differs from the id in the path ('%s')", where,
+			    field, id, path_id);
+	return config_check_id(field, id, e);
+}
+
+static int json_partuuid(const json_t *body, struct drive_config *d, struct errbuf *e)
+{
+	const char *p = jstr(body, "partuuid");
+	if (!p)
+		return 0;
+	size_t n = strlen(p);
+	if (n == 0 || n > CONFIG_MAX_PARTUUID || strspn(p, "0123456789abcdefABCDEF-") != n)
+		return errf(e, "drive.partuuid: '%.64s' is not a partition UUID", p);
+	memcpy(d->partuuid, p, n + 1);
+	return 0;
+}
+
+int config_json_drive(struct vm_config *cfg, const json_t *body, const char *id,
+		      struct errbuf *e)
+{
+	struct drive_config d = { .engine = DRIVE_ENGINE_SYNC, .cache = DRIVE_CACHE_WRITEBACK };
+	const char *path;
+	int v;
+	bool has_rl;
+	if (JCHECK(body, "drive", drive_fields, e) < 0 ||
+	    json_check_id(body, "drive", "drive_id", id, e) < 0 ||
+	    jstr_clean(body, "drive", "path_on_host", &path, e) < 0 || json_partuuid(body, &d, e) < 0 ||
+	    json_opt_limiter(body, "drive", "rate_limiter", &has_rl, &d.rate_limiter, e) < 0)
+		return -1;
+	snprintf(d.id, sizeof(d.id), "%s", jstr(body, "drive_id"));
+	d.path = (char *)(uintptr_t)path; /* config_put_drive copies it */
+	d.is_root = jbool(body, "is_root_device", false);
+	d.read_only = jbool(body, "is_read_only", false);
+	if (jget(body, "cache_type")) {
+		if (jenum(body, "drive", "cache_type", cache_names, &v, e) < 0)
+			return -1;
+		d.cache = (enum drive_cache)v;
+	}
+	if (jget(body, "io_engine")) {
+		if (jenum(body, "drive", "io_engine", engine_names, &v, e) < 0)
+			return -1;
+		d.engine = (enum drive_engine)v;
+	}
+	return config_put_drive(cfg, &d, e);
+}
+
+static const struct jfield drive_patch_fields[] = {
+	{ "drive_id", J_STRING, true },
+	{ "path_on_host", J_STRING, false },
+	{ "rate_limiter", J_OBJECT, false },
+};
+
+int config_json_drive_update(const json_t *body, const char *id, struct drive_update *u,
+			     struct errbuf *e)
+{
+	*u = (struct drive_update){ 0 };
+	if (JCHECK(body, "drive", drive_patch_fields, e) < 0 ||
+	    json_check_id(body, "drive", "drive_id", id, e) < 0 ||
+	    jstr_clean(body, "drive", "path_on_host", &u->path, e) < 0 ||
+	    json_opt_limiter(body, "drive", "rate_limiter", &u->has_rate_limiter,
+			     &u->rate_limiter, e) < 0)
+		return -1;
+	if (u->path && !*u->path)
+		return errf(e, "drive.path_on_host: empty");
+	if (!u->path && !u->has_rate_limiter)
+		return errf(e, "drive: nothing to change (give path_on_host or rate_limiter)");
+	return 0;
+}
+
+static json_t *json_dump_drive(const struct drive_config *d)
+{
+	json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:s,s:s}", "drive_id", d->id, "path_on_host",
+			      d->path, "is_root_device", d->is_root, "is_read_only",
+			      d->read_only, "cache_type", cache_names[d->cache], "io_engine",
+			      engine_names[d->engine]);
+	if (o && d->partuuid[0])
+		json_object_set_new(o, "partuuid", json_string(d->partuuid));
+	json_t *rl = json_dump_limiter(&d->rate_limiter);
+	if (o && rl)
+		json_object_set_new(o, "rate_limiter", rl);
+	return o;
+}
+
+/* ---- network interfaces ---- */
+
+static const struct jfield net_fields[] = {
+	{ "iface_id", J_STRING, true },		{ "host_dev_name", J_STRING, true },
+	{ "guest_mac", J_STRING, false },	{ "rx_rate_limiter", J_OBJECT, false },
+	{ "tx_rate_limiter", J_OBJECT, false },
+};
+
+int config_json_net(struct vm_config *cfg, const json_t *body, const char *id,
+		    struct errbuf *e)
+{
+	struct net_config n = { .id = "" };
+	const char *tap, *mac;
+	bool has;
+	if (JCHECK(body, "network-interface", net_fields, e) < 0 ||
+	    json_check_id(body, "network-interface", "iface_id", id, e) < 0 ||
+	    jstr_clean(body, "network-interface", "host_dev_name", &tap, e) < 0 ||
+	    jstr_clean(body, "network-interface", "guest_mac", &mac, e) < 0 ||
+	    json_opt_limiter(body, "network-interface", "rx_rate_limiter", &has, &n.rx, e) < 0 ||
+	    json_opt_limiter(body, "network-interface", "tx_rate_limiter", &has, &n.tx, e) < 0)
+		return -1;
+	snprintf(n.id, sizeof(n.id), "%s", jstr(body, "iface_id"));
+	if (strlen(tap) >= sizeof(n.tap) || !*tap)
+		return errf(e, "network-interface.host_dev_name: '%.64s' is not 1-%zu characters",
+			    tap, sizeof(n.tap) - 1);
+	memcpy(n.tap, tap, strlen(tap) + 1);
+	if (mac) {
+		if (config_parse_mac(mac, n.mac, e) < 0) {
+			char why[sizeof(e->msg)];
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return errf(e, "network-interface.guest_mac: %s", why);
+		}
+		n.has_mac = true;
+	}
+	return config_put_net(cfg, &n, e);
+}
+
+static const struct jfield net_patch_fields[] = {
+	{ "iface_id", J_STRING, true },
+	{ "rx_rate_limiter", J_OBJECT, false },
+	{ "tx_rate_limiter", J_OBJECT, false },
+};
+
+int config_json_net_update(const json_t *body, const char *id, struct net_update *u,
+			   struct errbuf *e)
+{
+	const char *w = "network-interface";
+	*u = (struct net_update){ 0 };
+	if (JCHECK(body, w, net_patch_fields, e) < 0 ||
+	    json_check_id(body, w, "iface_id", id, e) < 0 ||
+	    json_opt_limiter(body, w, "rx_rate_limiter", &u->has_rx, &u->rx, e) < 0 ||
+	    json_opt_limiter(body, w, "tx_rate_limiter", &u->has_tx, &u->tx, e) < 0)
+		return -1;
+	if (!u->has_rx && !u->has_tx)
+		return errf(e, "%s: nothing to change (give rx_rate_limiter or tx_rate_limiter)",
+			    w);
+	return 0;
+}
+
+static json_t *json_dump_net(const struct net_config *n)
+{
+	json_t *o = json_pack("{s:s,s:s}", "iface_id", n->id, "host_dev_name", n->tap);
+	if (!o)
+		return NULL;
+	if (n->has_mac) {
+		char mac[18];
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		json_object_set_new(o, "guest_mac", json_string(mac));
+	}
+	json_t *rx = json_dump_limiter(&n->rx), *tx = json_dump_limiter(&n->tx);
+	if (rx)
+		json_object_set_new(o, "rx_rate_limiter", rx);
+	if (tx)
+		json_object_set_new(o, "tx_rate_limiter", tx);
+	return o;
+}
+
+/* ---- logger, metrics, actions, vm state ---- */
+
+static const char *const level_names[] = { "Error", "Warning", "Info", "Debug", "Trace",
+					   "Off", "Warn", NULL };
+static const enum log_level level_values[] = { LOG_ERROR, LOG_WARN,  LOG_INFO, LOG_DEBUG,
+					       LOG_DEBUG, LOG_OFF, LOG_WARN };
+
+static const struct jfield logger_fields[] = {
+	{ "log_path", J_STRING, false },
+	{ "level", J_STRING, false },
+	{ "show_level", J_BOOL, false },
+	{ "show_log_origin", J_BOOL, false },
+};
+
+int config_json_logger(const json_t *body, struct logger_update *u, struct errbuf *e)
+{
+	int lv;
+	*u = (struct logger_update){ 0 };
+	if (JCHECK(body, "logger", logger_fields, e) < 0 ||
+	    jstr_clean(body, "logger", "log_path", &u->path, e) < 0)
+		return -1;
+	if (u->path && !*u->path)
+		return errf(e, "logger.log_path: empty");
+	if (jget(body, "level")) {
+		if (jenum(body, "logger", "level", level_names, &lv, e) < 0)
+			return -1;
+		u->has_level = true;
+		u->level = level_values[lv];
+	}
+	u->has_show_level = jget(body, "show_level") != NULL;
+	u->show_level = jbool(body, "show_level", false);
+	u->has_show_origin = jget(body, "show_log_origin") != NULL;
+	u->show_origin = jbool(body, "show_log_origin", false);
+	return 0;
+}
+
+static const struct jfield metrics_fields[] = { { "metrics_path", J_STRING, true } };
+
+int config_json_metrics(const json_t *body, const char **path, struct errbuf *e)
+{
+	if (JCHECK(body, "metrics", metrics_fields, e) < 0 ||
+	    jstr_clean(body, "metrics", "metrics_path", path, e) < 0)
+		return -1;
+	return **path ? 0 : errf(e, "metrics.metrics_path: empty");
+}
+
+int config_json_enum(const json_t *body, const char *where, const char *field,
+		     const char *const *allowed, int *out, struct errbuf *e)
+{
+	const struct jfield f[] = { { field, J_STRING, true } };
+	return JCHECK(body, where, f, e) < 0 ? -1 : jenum(body, where, field, allowed, out, e);
+}
+
+/* Applies a logger section to the configuration (the caller opens the file). */
+static int config_json_apply_logger(struct vm_config *cfg, const struct logger_update *u,
+				    struct errbuf *e)
+{
+	if (u->path && config_set_log_path(cfg, u->path, e) < 0)
+		return -1;
+	if (u->has_level)
+		cfg->logger.level = u->level;
+	if (u->has_show_level)
+		cfg->logger.show_level = u->show_level;
+	if (u->has_show_origin)
+		cfg->logger.show_origin = u->show_origin;
+	return 0;
+}
+
+static json_t *json_dump_logger(const struct logger_config *l)
+{
+	static const char *const names[] = { "Error", "Warning", "Info", "Debug" };
+	json_t *o = json_pack("{s:s,s:b,s:b}", "level",
+			      l->level == LOG_OFF ? "Off" : names[l->level], "show_level",
+			      l->show_level, "show_log_origin", l->show_origin);
+	if (o && l->path)
+		json_object_set_new(o, "log_path", json_string(l->path));
+	return o;
+}
+
+/* ---- the config file: GET /vm/config's layout ---- */
+
+static const struct jfield file_fields[] = {
+	{ "boot-source", J_OBJECT, true },     { "drives", J_ARRAY, false },
+	{ "machine-config", J_OBJECT, false }, { "network-interfaces", J_ARRAY, false },
+	{ "logger", J_OBJECT, false },	       { "metrics", J_OBJECT, false },
+};
+
+static int config_json_load_array(struct vm_config *cfg, const json_t *root, const char *key,
+				  int (*put)(struct vm_config *, const json_t *, const char *,
+					     struct errbuf *),
+				  struct errbuf *e)
+{
+	const json_t *arr = jget(root, key);
+	size_t i;
+	const json_t *item;
+	if (!arr)
+		return 0;
+	json_array_foreach(arr, i, item) {
+		if (put(cfg, item, NULL, e) < 0) {
+			char why[sizeof(e->msg)];
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return errf(e, "%s[%zu]: %s", key, i, why);
+		}
+	}
+	return 0;
+}
+
+int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e)
+{
+	const json_t *mc = jget(root, "machine-config"), *lg = jget(root, "logger"),
+		     *mt = jget(root, "metrics");
+	struct logger_update lu;
+	const char *mpath;
+	if (JCHECK(root, "", file_fields, e) < 0 ||
+	    config_json_boot_source(cfg, jget(root, "boot-source"), e) < 0 ||
+	    (mc && config_json_machine(cfg, mc, false, e) < 0) ||
+	    config_json_load_array(cfg, root, "drives", config_json_drive, e) < 0 ||
+	    config_json_load_array(cfg, root, "network-interfaces", config_json_net, e) < 0)
+		return -1;
+	if (lg && (config_json_logger(lg, &lu, e) < 0 || config_json_apply_logger(cfg, &lu, e) < 0))
+		return -1;
+	if (mt && (config_json_metrics(mt, &mpath, e) < 0 ||
+		   config_set_metrics_path(cfg, mpath, e) < 0))
+		return -1;
+	return 0;
+}
+
+/* Config files are small; a bound keeps a wrong path (a disk image) from being slurped. */
+#define CONFIG_FILE_MAX (1 << 20)
+
+static char *read_small_file(const char *path, size_t *len, struct errbuf *e)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		errf(e, "%s", strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(CONFIG_FILE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, CONFIG_FILE_MAX + 1, f) : 0;
+	bool bad = !buf || ferror(f) || n > CONFIG_FILE_MAX;
+	fclose(f);
+	if (bad) {
+		errf(e, "%s", !buf ? "out of memory" : n > CONFIG_FILE_MAX ? "larger than 1 MiB" :
+									 "read error");
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+int config_json_load_file(struct vm_config *cfg, const char *path, struct errbuf *e)
+{
+	size_t len;
+	char *text = read_small_file(path, &len, e);
+	json_t *root = text ? config_json_parse(text, len, e) : NULL;
+	free(text);
+	/* A bad file ends the process (status 152), so cfg need not survive a refusal. */
+	int r = root ? config_json_load(cfg, root, e) : -1;
+	json_decref(root);
+	if (r < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		errf(e, "config file %s: %s", path, why);
+	}
+	return r;
+}
+
+json_t *config_json_dump(const struct vm_config *cfg)
+{
+	json_t *boot = json_pack("{s:s}", "kernel_image_path",
+				 cfg->kernel_path ? cfg->kernel_path : "");
+	json_t *drives = json_array(), *nets = json_array();
+	if (boot && cfg->initrd_path)
+		json_object_set_new(boot, "initrd_path", json_string(cfg->initrd_path));
+	if (boot && cfg->cmdline)
+		json_object_set_new(boot, "boot_args", json_string(cfg->cmdline));
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		json_array_append_new(drives, json_dump_drive(&cfg->drives[i]));
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		json_array_append_new(nets, json_dump_net(&cfg->nets[i]));
+	json_t *root = json_pack("{s:o,s:o,s:o,s:o,s:o}", "boot-source", boot, "drives", drives,
+				 "machine-config", config_json_dump_machine(cfg),
+				 "network-interfaces", nets, "logger",
+				 json_dump_logger(&cfg->logger));
+	if (root && cfg->metrics_path)
+		json_object_set_new(root, "metrics",
+				    json_pack("{s:s}", "metrics_path", cfg->metrics_path));
+	return root;
+}

@@ -1,0 +1,68 @@
+/*
+ * JSON in and out of the one configuration model, in Firecracker's field names. The
+ * API's request bodies and the config file are read here, strictly (unknown fields,
+ * wrong types, missing required fields and out-of-range numbers are refused with a
+ * message naming the field), and turned into calls of config.h's setters; GET
+ * /vm/config is written here from the same struct, in the config file's layout, so
+ * that its output boots the same VM.
+ */
+#ifndef EMBER_CONFIG_JSON_H
+#define EMBER_CONFIG_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+
+/* Parses text as one JSON object (duplicate keys refused); NULL with e set otherwise. */
+json_t *config_json_parse(const char *text, size_t len, struct errbuf *e);
+
+/* Request bodies that change the configuration: applied whole or not at all. */
+int config_json_boot_source(struct vm_config *cfg, const json_t *body, struct errbuf *e);
+/* PUT (patch false: vcpu_count and mem_size_mib required) or PATCH /machine-config. */
+int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
+			struct errbuf *e);
+/* PUT /drives/{id}; id is the path's, which the body's drive_id must equal. */
+int config_json_drive(struct vm_config *cfg, const json_t *body, const char *id,
+		      struct errbuf *e);
+int config_json_net(struct vm_config *cfg, const json_t *body, const char *id,
+		    struct errbuf *e);
+
+/* PATCH bodies: what changes after boot. NULL members mean "keep". */
+struct drive_update {
+	const char *path; /* points into the body */
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+struct net_update {
+	bool has_rx, has_tx;
+	struct rate_limiter_config rx, tx;
+};
+int config_json_drive_update(const json_t *body, const char *id, struct drive_update *u,
+			     struct errbuf *e);
+int config_json_net_update(const json_t *body, const char *id, struct net_update *u,
+			   struct errbuf *e);
+
+/* PUT /logger and PUT /metrics: parsed into out (strings point into the body). */
+struct logger_update {
+	const char *path;
+	bool has_level, has_show_level, has_show_origin;
+	enum log_level level;
+	bool show_level, show_origin;
+};
+int config_json_logger(const json_t *body, struct logger_update *u, struct errbuf *e);
+int config_json_metrics(const json_t *body, const char **path, struct errbuf *e);
+
+/* One string field, the only one in body: PUT /actions' action_type, PATCH /vm's state. */
+int config_json_enum(const json_t *body, const char *where, const char *field,
+		     const char *const *allowed, int *out, struct errbuf *e);
+
+/* The config file: every section applied through the same setters, in order. */
+int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e);
+int config_json_load_file(struct vm_config *cfg, const char *path, struct errbuf *e);
+
+/* GET /machine-config and GET /vm/config: new references, never NULL but on OOM. */
+json_t *config_json_dump_machine(const struct vm_config *cfg);
+json_t *config_json_dump(const struct vm_config *cfg);
+
+#endif

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The control API end to end, with curl as a user would drive it: configure and start
+# guest-min over the socket, pause/resume it, change a drive, flush metrics, send
+# Ctrl+Alt+Del; bad calls answer 400 with a fault_message and change nothing;
+# GET /vm/config boots the same VM again from --config-file; a bad config file is 152.
+cd "$(dirname "$0")/../.." && . tests/integration/common.bash
+require_kvm
+command -v curl >/dev/null || { echo "SKIP: api: curl is not installed"; exit 77; }
+
+SOCK=$TMP/api.sock
+GUEST_ABS=$(readlink -f "$GUEST")
+
+# start_api [ARGS...]: ember serving the API in the background (serial to $TMP/serial).
+start_api() {
+	rm -f "$SOCK"
+	timeout 120 "$EMBER" --api-sock "$SOCK" "$@" >"$TMP/serial" 2>"$TMP/stderr" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$SOCK" ] && return 0; sleep 0.05; done
+	return 1
+}
+
+# api METHOD PATH [BODY]: sets $code and $body.
+api() {
+	local data=()
+	[ $# -ge 3 ] && data=(-H 'Content-Type: application/json' --data-binary "$3")
+	code=$(curl -s --max-time 10 --unix-socket "$SOCK" -X "$1" "${data[@]}" \
+		-o "$TMP/body" -w '%{http_code}' "http://localhost$2")
+	body=$(cat "$TMP/body" 2>/dev/null)
+}
+
+# want NAME CODE [PATTERN]: the last answer had CODE and a body matching PATTERN.
+want() {
+	if [ "$code" = "$2" ] && { [ $# -lt 3 ] || grep -qE -e "$3" <<<"$body"; }; then
+		pass "$1"
+	else
+		fail "$1" "HTTP $code (want $2) body=[$body]"
+	fi
+}
+
+# stop_api: SIGTERM, then the exit status in $rc.
+stop_api() {
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+}
+
+ticks() { grep -c '^idle: tick' "$TMP/serial"; }
+
+dd if=/dev/zero of="$TMP/disk0" bs=1M count=1 status=none
+dd if=/dev/zero of="$TMP/disk1" bs=1M count=2 status=none
+
+# ---- a whole flow over the socket ----
+if ! start_api --id api_flow; then
+	fail api-socket "no socket after 5 s: $(cat "$TMP/stderr")"
+	finish
+fi
+api GET /
+want get-root-before-start 200 '"state":"Not started"'
+grep -q '"id":"api_flow"' <<<"$body" && pass get-root-id || fail get-root-id "$body"
+api GET /version
+want get-version 200 '"firecracker_version":"[0-9]+\.[0-9]+\.[0-9]+"'
+api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+want put-machine-config 204
+api GET /machine-config
+want get-machine-config 200 '"mem_size_mib":64'
+api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"idle idle.tick_ms=20 idle.max_ms=60000\"}"
+want put-boot-source 204
+api PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/disk0\", \"is_root_device\": false}"
+want put-drive 204
+api PUT /metrics "{\"metrics_path\": \"$TMP/metrics.json\"}"
+want put-metrics 204
+api PUT /logger "{\"log_path\": \"$TMP/log\", \"level\": \"Info\", \"show_level\": true}"
+want put-logger 204
+api PUT /logger '{"level": "Debug"}'
+want put-logger-twice 400 'already configured'
+api PATCH /vm '{"state": "Paused"}'
+want pause-before-start 400 'not supported before starting'
+api PUT /actions '{"action_type": "InstanceStart"}'
+want instance-start 204
+api PUT /actions '{"action_type": "InstanceStart"}'
+want instance-start-twice 400 'not supported after starting'
+api GET /
+want get-root-running 200 '"state":"Running"'
+api PUT /drives/late "{\"drive_id\": \"late\", \"path_on_host\": \"$TMP/disk0\", \"is_root_device\": false}"
+want put-drive-after-start 400 'after starting'
+
+# Pause: the tick count stands still; resume: it moves again.
+sleep 0.3
+api PATCH /vm '{"state": "Paused"}'
+want pause 204
+api GET /
+want get-root-paused 200 '"state":"Paused"'
+n1=$(ticks); sleep 0.5; n2=$(ticks)
+[ "$n1" -gt 0 ] && [ "$n1" -eq "$n2" ] && pass paused-guest-is-still ||
+	fail paused-guest-is-still "ticks $n1 then $n2 while paused"
+api PATCH /vm '{"state": "Resumed"}'
+want resume 204
+sleep 0.5; n3=$(ticks)
+[ "$n3" -gt "$n2" ] && pass resumed-guest-runs || fail resumed-guest-runs "ticks $n2 then $n3 after resume"
+
+api PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/disk1\"}"
+want patch-drive-path 204
+api PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/missing\"}"
+want patch-drive-missing-file 400 'missing'
+api PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}'
+want patch-drive-rate-limiter 204
+api GET /vm/config
+want vm-config-after-patch 200 "\"path_on_host\":\"$TMP/disk1\""
+api PUT /actions '{"action_type": "FlushMetrics"}'
+want flush-metrics 204
+if python3 - "$TMP/metrics.json" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) >= 2, "want a line at InstanceStart and one at FlushMetrics, got %d" % len(lines)
+for l in lines:
+    m = json.loads(l)
+    for g in ("utc_timestamp_ms", "api_server", "block", "block_data", "vcpu", "latencies_us",
+              "put_api_requests", "uart"):
+        assert g in m, "group %s missing" % g
+last = json.loads(lines[-1])
+assert last["patch_api_requests"]["drive_count"] == 3, last["patch_api_requests"]
+assert last["patch_api_requests"]["drive_fails"] == 1, last["patch_api_requests"]
+assert last["latencies_us"]["pause_vm"] > 0, last["latencies_us"]
+EOF
+then pass metrics-lines; else fail metrics-lines "$(head -c 600 "$TMP/metrics.json")"; fi
+grep -qE '^[0-9-]+T[0-9:.]+Z \[api_flow:[a-z0-9]+:INFO\] ' "$TMP/log" && pass log-file-format ||
+	fail log-file-format "$(head -3 "$TMP/log")"
+
+api PUT /actions '{"action_type": "SendCtrlAltDel"}'
+want send-ctrl-alt-del 204
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$pid" 2>/dev/null; then
+	fail ctrl-alt-del-ends-guest "ember still running 5 s after SendCtrlAltDel"
+	stop_api
+else
+	wait "$pid"; rc=$?
+	grep -q '^idle: ctrl-alt-del' "$TMP/serial" && [ $rc -eq 0 ] && pass ctrl-alt-del-ends-guest ||
+		fail ctrl-alt-del-ends-guest "rc=$rc serial=[$(tail -3 "$TMP/serial")]"
+fi
+[ ! -e "$SOCK" ] && pass socket-removed-at-exit || fail socket-removed-at-exit "$SOCK still there"
+grep -qE 'AddressSanitizer|runtime error' "$TMP/stderr" && fail flow-sanitizer "$(cat "$TMP/stderr")"
+
+# ---- bad calls: 400, a fault_message naming the problem, and nothing changed ----
+start_api || fail api-socket-2 "no socket"
+api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"hello\"}"
+api GET /vm/config; before=$body
+bad() { # NAME METHOD PATH BODY PATTERN
+	api "$2" "$3" "$4"
+	want "$1" 400 "\"fault_message\":\"[^\"]*$5"
+}
+bad unknown-path PUT /foo '{}' 'Invalid request method and/or path: PUT /foo'
+bad unknown-field PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "foo": 1}' "unknown field 'foo'"
+bad wrong-type PUT /machine-config '{"vcpu_count": "1", "mem_size_mib": 64}' 'vcpu_count: expected an integer'
+bad missing-field PUT /machine-config '{"vcpu_count": 1}' 'mem_size_mib: missing'
+bad out-of-range PUT /machine-config '{"vcpu_count": 99, "mem_size_mib": 64}' 'vcpu_count: 99 is out of range'
+bad id-mismatch PUT /drives/a "{\"drive_id\": \"b\", \"path_on_host\": \"/x\", \"is_root_device\": false}" "drive_id: 'b' differs"
+bad bad-json PUT /boot-source '{"kernel_image_path": ' 'invalid JSON'
+bad empty-body PUT /boot-source '' 'needs a JSON body'
+bad no-vsock PUT /vsock '{}' 'ember has no vsock device'
+bad bad-action PUT /actions '{"action_type": "Reboot"}' "'Reboot' is not one of"
+bad bad-mac PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap9", "guest_mac": "xx"}' 'guest_mac'
+bad patch-before-boot PATCH /drives/a '{"drive_id": "a", "path_on_host": "/x"}' 'before starting'
+api GET /vm/config
+[ "$body" = "$before" ] && pass bad-calls-change-nothing || fail bad-calls-change-nothing "[$before] -> [$body]"
+
+# InstanceStart with a kernel that is not there: 400, and the VM can still be started.
+api PUT /boot-source '{"kernel_image_path": "/nonexistent/vmlinux"}'
+api PUT /actions '{"action_type": "InstanceStart"}'
+want start-missing-kernel 400 'nonexistent/vmlinux'
+api GET /
+want still-not-started 200 '"state":"Not started"'
+
+# The configuration printed by GET /vm/config boots the same VM from a file: the new
+# instance prints the same configuration, runs, and has the drive (a PATCH reaches it).
+api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"idle idle.max_ms=60000\"}"
+api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 96}'
+api PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$TMP/disk1\", \"is_root_device\": false, \"io_engine\": \"Async\"}"
+api GET /vm/config
+echo "$body" >"$TMP/vm.json"
+stop_api
+[ $rc -eq 0 ] && pass sigterm-before-start || fail sigterm-before-start "rc=$rc"
+start_api --config-file "$TMP/vm.json" || fail config-file-socket "no socket: $(cat "$TMP/stderr")"
+api GET /vm/config
+[ "$body" = "$(cat "$TMP/vm.json")" ] && pass config-file-round-trip ||
+	fail config-file-round-trip "[$(cat "$TMP/vm.json")] -> [$body]"
+api GET /
+want config-file-boots-at-once 200 '"state":"Running"'
+api PATCH /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$TMP/disk0\"}"
+want config-file-drive-is-live 204
+sleep 0.2
+grep -q '^idle: polling' "$TMP/serial" && pass config-file-guest-runs ||
+	fail config-file-guest-runs "serial=[$(cat "$TMP/serial")]"
+stop_api
+[ $rc -eq 0 ] && pass sigterm-running || fail sigterm-running "rc=$rc stderr=[$(cat "$TMP/stderr")]"
+sed 's/"boot_args":"[^"]*"/"boot_args":"hello"/' "$TMP/vm.json" >"$TMP/hello.json"
+run_ember --config-file "$TMP/hello.json" --no-api
+[ $rc -eq 0 ] && grep -qx 'Hello from guest-min' <<<"$out" && pass config-file-no-api ||
+	fail config-file-no-api "rc=$rc out=[$out] err=[$err]"
+
+# ---- config file and launch flags refused ----
+echo '{"boot-source": {"kernel_image_path": "/k"}, "vsock": {}}' >"$TMP/bad.json"
+expect config-file-unknown-key 152 "^ember: config file $TMP/bad.json: unknown field 'vsock'$" --config-file "$TMP/bad.json" --no-api
+echo '{"boot-source": ' >"$TMP/broken.json"
+expect config-file-broken-json 152 'invalid JSON' --config-file "$TMP/broken.json" --no-api
+expect config-file-missing 152 'No such file' --config-file "$TMP/none.json" --no-api
+expect no-api-alone 153 'no-api needs --config-file' --no-api
+expect config-file-and-kernel 153 'cannot be combined with --config-file' --config-file "$TMP/vm.json" --kernel "$GUEST"
+touch "$TMP/taken"
+expect socket-path-exists 1 'Address in use' --api-sock "$TMP/taken"
+
+finish
