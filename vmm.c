@@ -124,7 +124,9 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	struct vm *vm = &v->vm;
 	const struct vm_config *cfg = &v->cfg;
 	struct boot_image bi;
-	if (vm_create(vm, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, e) < 0 ||
+	struct vm_mem_options mo = { .huge_2m = cfg->machine.huge_pages == HUGE_PAGES_2M,
+				     .dirty_log = cfg->machine.track_dirty_pages };
+	if (vm_create(vm, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||
 	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
 	    debug_exit_create(vm, e) < 0 ||
 	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||

@@ -2,23 +2,33 @@
 
 #include <errno.h>
 #include <string.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 
 #include "util.h"
 
 int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e)
 {
+	return guest_mem_init_flags(gm, size, 0, e);
+}
+
+int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, struct errbuf *e)
+{
+	bool huge = flags & GUEST_MEM_HUGE_2M;
 	memset(gm, 0, sizeof(*gm));
-	if (size == 0 || size % (4 * KIB))
-		return errf(e, "guest memory size %llu is not a positive multiple of 4 KiB",
-			    (unsigned long long)size);
+	if (size == 0 || size % (huge ? 2 * MIB : 4 * KIB))
+		return errf(e, "guest memory size %llu is not a positive multiple of %s",
+			    (unsigned long long)size, huge ? "2 MiB (huge pages)" : "4 KiB");
 
 	/* NORESERVE: untouched guest pages cost the host nothing, so large guests start fast. */
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int mflags = MAP_PRIVATE | MAP_ANONYMOUS |
+		     (huge ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (p == MAP_FAILED)
-		return errf(e, "cannot map %llu MiB of guest memory: %s",
-			    (unsigned long long)(size / MIB), strerror(errno));
+		return errf(e, "cannot map %llu MiB of guest memory%s: %s",
+			    (unsigned long long)(size / MIB),
+			    huge ? " with 2 MiB huge pages (see /proc/sys/vm/nr_hugepages)" : "",
+			    strerror(errno));
 
 	gm->host = p;
 	gm->size = size;

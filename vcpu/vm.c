@@ -57,9 +57,11 @@ static int vm_open_kvm(struct vm *vm, struct errbuf *e)
 	return 0;
 }
 
-static int vm_map_memory(struct vm *vm, uint64_t mem_bytes, struct errbuf *e)
+static int vm_map_memory(struct vm *vm, uint64_t mem_bytes, const struct vm_mem_options *mo,
+			 struct errbuf *e)
 {
-	if (guest_mem_init(&vm->mem, mem_bytes, e) < 0)
+	if (guest_mem_init_flags(&vm->mem, mem_bytes, mo && mo->huge_2m ? GUEST_MEM_HUGE_2M : 0,
+				 e) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *r = &vm->mem.regions[i];
@@ -68,6 +70,7 @@ static int vm_map_memory(struct vm *vm, uint64_t mem_bytes, struct errbuf *e)
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uint64_t)(uintptr_t)r->host,
+			.flags = mo && mo->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 			return errf(e, "KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB): %s", i,
@@ -142,7 +145,8 @@ static void vm_on_stop(void *opaque, uint32_t events)
 		vm->loop.stop = true;
 }
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf *e)
+int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
+	      const struct vm_mem_options *mo, struct errbuf *e)
 {
 	uint64_t t_start = vm->t_start_ns, t_start_tsc = vm->t_start_tsc;
 	memset(vm, 0, sizeof(*vm));
@@ -158,7 +162,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf 
 	bus_init(&vm->mmio, "mmio");
 	vm_pause_init(vm);
 
-	if (vm_open_kvm(vm, e) < 0 || vm_map_memory(vm, mem_bytes, e) < 0 ||
+	if (vm_open_kvm(vm, e) < 0 || vm_map_memory(vm, mem_bytes, mo, e) < 0 ||
 	    vm_enable_split_irqchip(vm, e) < 0 || cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e) < 0 ||
 	    event_loop_init(&vm->loop, e) < 0)
 		return -1;

@@ -97,7 +97,14 @@ struct vm {
 	struct vm_pause pause;
 };
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus, struct errbuf *e);
+/* How guest RAM is backed and tracked (Firecracker's huge_pages, track_dirty_pages). */
+struct vm_mem_options {
+	bool huge_2m;   /* 2 MiB huge pages */
+	bool dirty_log; /* KVM_MEM_LOG_DIRTY_PAGES on every RAM slot */
+};
+/* mo NULL: 4 KiB pages, no dirty log. */
+int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
+	      const struct vm_mem_options *mo, struct errbuf *e);
 void vm_destroy(struct vm *vm);
 /* Creates the vCPUs; regs are set for a start at entry (see vcpu_setup_*). */
 int vm_create_vcpus(struct vm *vm, struct errbuf *e);

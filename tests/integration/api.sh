@@ -205,6 +205,38 @@ expect config-file-broken-json 152 'invalid JSON' --config-file "$TMP/broken.jso
 expect config-file-missing 152 'No such file' --config-file "$TMP/none.json" --no-api
 expect no-api-alone 153 'no-api needs --config-file' --no-api
 expect config-file-and-kernel 153 'cannot be combined with --config-file' --config-file "$TMP/vm.json" --kernel "$GUEST"
+# ---- machine-config huge_pages: RAM from the hugetlb pool, or a clear refusal ----
+huge_json() { # BOOT_ARGS
+	printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "%s"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "huge_pages": "2M"}}\n' "$GUEST_ABS" "$1"
+}
+hp=/proc/sys/vm/nr_hugepages
+hp_orig=$(cat $hp)
+hp_free() { awk '/^HugePages_Free/ {f=$2} /^HugePages_Rsvd/ {r=$2} END {print f - r}' /proc/meminfo; }
+huge_json hello >"$TMP/huge.json"
+if [ "$(hp_free)" -lt 32 ]; then
+	expect huge-pages-pool-too-small 1 'cannot map 64 MiB of guest memory with 2 MiB huge pages' \
+		--config-file "$TMP/huge.json" --no-api
+else
+	skip huge-pages-pool-too-small "the host already has $(hp_free) free huge pages"
+fi
+if [ -w $hp ] && echo $((hp_orig + 32)) >$hp 2>/dev/null && [ "$(hp_free)" -ge 32 ]; then
+	before=$(hp_free)
+	huge_json "idle idle.max_ms=60000" >"$TMP/huge-idle.json"
+	start_api --config-file "$TMP/huge-idle.json"
+	api GET /machine-config
+	during=$(hp_free)
+	stop_api
+	if [ $((before - during)) -eq 32 ] && grep -q '"huge_pages":"2M"' <<<"$body" && [ $rc -eq 0 ]; then
+		pass huge-pages-2m
+	else
+		fail huge-pages-2m "free huge pages $before -> $during (want -32), rc=$rc, $body"
+	fi
+	echo "$hp_orig" >$hp
+else
+	echo "$hp_orig" >$hp 2>/dev/null
+	skip huge-pages-2m "cannot reserve 32 huge pages here"
+fi
+
 touch "$TMP/taken"
 expect socket-path-exists 1 'Address in use' --api-sock "$TMP/taken"
 

@@ -154,6 +154,8 @@ Test(config_json, machine_config_put_and_patch)
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"cpu_template\":\"T2\"}",
 		"unknown field 'cpu_template'");
 	refused(machine_patch, NULL, "{}", "nothing to change");
+	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":65,\"huge_pages\":\"2M\"}",
+		"mem_size_mib: 65 is not a multiple of 2");
 	refused(machine_patch, NULL, "{\"track_dirty_pages\":1}", "expected a boolean");
 }
 

@@ -107,6 +107,8 @@ static void assert_all_parked(void)
 /* 1: incq (%rsi); jmp 1b */
 static const uint8_t spin_code[] = { 0x48, 0xff, 0x06, 0xeb, 0xfb };
 
+static struct vm_mem_options spin_mem; /* how the next spin_vm_create backs RAM */
+
 static void spin_vm_create(unsigned nvcpus)
 {
 	struct errbuf e = { "" };
@@ -114,7 +116,7 @@ static void spin_vm_create(unsigned nvcpus)
 	memset(&metrics, 0, sizeof(metrics));
 	vm.t_start_ns = monotonic_ns();
 	created = true;
-	cr_assert_eq(vm_create(&vm, 16 * MIB, nvcpus, &e), 0, "%s", e.msg);
+	cr_assert_eq(vm_create(&vm, 16 * MIB, nvcpus, &spin_mem, &e), 0, "%s", e.msg);
 	memcpy(gm_ptr(&vm.mem, SPIN_ENTRY, sizeof(spin_code)), spin_code, sizeof(spin_code));
 	memset(gm_ptr(&vm.mem, COUNTERS, 64 * nvcpus), 0, 64 * nvcpus);
 	cpu_tables_write(&vm.mem, BOOT_LINUX64);
@@ -287,7 +289,7 @@ static void idle_vm_create(const char *words, bool boot_timer)
 	vm.t_start_ns = monotonic_ns();
 	vm.t_start_tsc = __builtin_ia32_rdtsc();
 	created = true;
-	cr_assert_eq(vm_create(&vm, 64 * MIB, 1, &e), 0, "%s", e.msg);
+	cr_assert_eq(vm_create(&vm, 64 * MIB, 1, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(serial_create(&vm, -1, serial_out, &e), 0, "%s", e.msg);
 	cr_assert_eq(i8042_create(&vm, &e), 0, "%s", e.msg);
 	cr_assert_eq(debug_exit_create(&vm, &e), 0, "%s", e.msg);
@@ -430,4 +432,39 @@ Test(vm_idle, no_boot_timer_no_line_and_the_guest_runs_on)
 	cr_assert_null(strstr(contents(log_out), "Guest-boot-time"), "log: [%s]",
 		       contents(log_out));
 	cr_assert_eq(metrics.latencies_us.boot_us, 0);
+}
+
+/* --- machine-config track_dirty_pages: KVM logs the pages the guest writes --- */
+
+TestSuite(vm_memory, .fini = teardown);
+
+static int get_dirty_log(uint8_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = 0 };
+	log.dirty_bitmap = bitmap;
+	return ioctl(vm.vm_fd, KVM_GET_DIRTY_LOG, &log);
+}
+
+Test(vm_memory, dirty_log_holds_the_page_the_guest_writes)
+{
+	static uint8_t bitmap[16 * MIB / 4096 / 8];
+	spin_mem = (struct vm_mem_options){ .dirty_log = true };
+	spin_vm_create(1);
+	start_vm();
+	wait_all_counting(NULL);
+	cr_assert_eq(get_dirty_log(bitmap), 0, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+	uint64_t page = COUNTERS / 4096;
+	cr_assert(bitmap[page / 8] & (1u << (page % 8)), "the counter page is not marked dirty");
+	/* The code page is only read: clean. */
+	uint64_t code = SPIN_ENTRY / 4096;
+	cr_assert_not(bitmap[code / 8] & (1u << (code % 8)), "the code page is marked dirty");
+}
+
+Test(vm_memory, no_dirty_log_unless_asked)
+{
+	static uint8_t bitmap[16 * MIB / 4096 / 8];
+	spin_mem = (struct vm_mem_options){ 0 };
+	spin_vm_create(1);
+	cr_assert_eq(get_dirty_log(bitmap), -1);
+	cr_assert_eq(errno, ENOENT, "KVM_GET_DIRTY_LOG without the flag: %s", strerror(errno));
 }
