@@ -197,6 +197,19 @@ run_ember --config-file "$TMP/hello.json" --no-api
 [ $rc -eq 0 ] && grep -qx 'Hello from guest-min' <<<"$out" && pass config-file-no-api ||
 	fail config-file-no-api "rc=$rc out=[$out] err=[$err]"
 
+# SIGTERM ends a running VM cleanly: status 0, and a last metrics line is written.
+timeout 60 "$EMBER" --kernel "$GUEST" --cmdline "idle idle.max_ms=60000" --metrics-path "$TMP/m2.json" \
+	>"$TMP/serial2" 2>"$TMP/stderr2" </dev/null &
+pid=$!
+for _ in $(seq 100); do grep -q '^idle: polling' "$TMP/serial2" && break; sleep 0.05; done
+stop_api
+lines=$(wc -l <"$TMP/m2.json" 2>/dev/null || echo 0)
+if [ $rc -eq 0 ] && [ "$lines" -eq 2 ] && python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/m2.json"; then
+	pass sigterm-flushes-metrics
+else
+	fail sigterm-flushes-metrics "rc=$rc, $lines metrics lines (want 2: start, exit)"
+fi
+
 # ---- config file and launch flags refused ----
 echo '{"boot-source": {"kernel_image_path": "/k"}, "vsock": {}}' >"$TMP/bad.json"
 expect config-file-unknown-key 152 "^ember: config file $TMP/bad.json: unknown field 'vsock'$" --config-file "$TMP/bad.json" --no-api
