@@ -35,4 +35,18 @@ static inline uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* now + ms on clock clk, normalised: a deadline for the *timedwait/timedjoin calls. */
+static inline struct timespec timespec_after_ms(clockid_t clk, unsigned ms)
+{
+	struct timespec t;
+	clock_gettime(clk, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 #endif

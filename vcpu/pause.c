@@ -86,15 +86,7 @@ static int vm_find_vcpu_in(const struct vm *vm, enum vcpu_state state)
 
 static struct timespec deadline_after_ms(unsigned ms)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
+	return timespec_after_ms(CLOCK_MONOTONIC, ms);
 }
 
 /* Waits, lock held, until no vCPU is in state; returns the index of one still there. */

@@ -59,14 +59,7 @@ static void start_vm(void)
 /* Joins vm_run within ms; false when it is still running. */
 static bool join_within(unsigned ms)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
+	struct timespec t = timespec_after_ms(CLOCK_REALTIME, ms);
 	if (pthread_timedjoin_np(runner, NULL, &t) != 0)
 		return false;
 	running = false;
