@@ -140,6 +140,35 @@ fi
 [ ! -e "$SOCK" ] && pass socket-removed-at-exit || fail socket-removed-at-exit "$SOCK still there"
 grep -qE 'AddressSanitizer|runtime error' "$TMP/stderr" && fail flow-sanitizer "$(cat "$TMP/stderr")"
 
+# ---- network interfaces over the API (root and /dev/net/tun: a TAP of our own) ----
+tap=apin$$
+tap=${tap:0:15}
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] && ip tuntap add "$tap" mode tap 2>/dev/null; then
+	start_api || fail api-socket-net "no socket"
+	api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"idle idle.max_ms=60000\"}"
+	api PATCH /machine-config '{"mem_size_mib": 80}'
+	want patch-machine-config 204
+	api PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"$tap\", \"guest_mac\": \"06:00:ac:10:00:02\"}"
+	want put-network-interface 204
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"ops": {"size": 10, "refill_time": 100}}}'
+	want patch-net-before-start 400 'before starting'
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	want instance-start-with-net 204
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"ops": {"size": 10, "refill_time": 100}}, "tx_rate_limiter": {"bandwidth": {"size": 100000, "refill_time": 10}}}'
+	want patch-net-rate-limiters 204
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "guest_mac": "06:00:00:00:00:09"}'
+	want patch-net-unknown-field 400 "unknown field 'guest_mac'"
+	api PATCH /network-interfaces/eth9 '{"iface_id": "eth9", "rx_rate_limiter": {}}'
+	want patch-net-unknown-iface 400 "network interface 'eth9' does not exist"
+	api GET /vm/config
+	want vm-config-net 200 '"rx_rate_limiter":\{"ops":\{"size":10,"refill_time":100,"one_time_burst":0\}\}.*"mem_size_mib":80|"mem_size_mib":80.*"rx_rate_limiter":\{"ops":\{"size":10'
+	stop_api
+	[ $rc -eq 0 ] || fail net-flow-exit "rc=$rc $(cat "$TMP/stderr")"
+	ip link del "$tap" 2>/dev/null
+else
+	skip network-interfaces "needs root, /dev/net/tun and ip(8) to create a TAP"
+fi
+
 # ---- bad calls: 400, a fault_message naming the problem, and nothing changed ----
 start_api || fail api-socket-2 "no socket"
 api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"hello\"}"
