@@ -146,6 +146,17 @@ int config_set_log_path(struct vm_config *cfg, const char *path, struct errbuf *
 	return set_string(&cfg->logger.path, path, "log path", e);
 }
 
+int config_set_logger(struct vm_config *cfg, const struct logger_config *l, struct errbuf *e)
+{
+	char *path = NULL; /* copied before the old one is freed: l->path may be it */
+	if (l->path && !(path = strdup(l->path)))
+		return errf(e, "log path: out of memory");
+	free(cfg->logger.path);
+	cfg->logger = *l;
+	cfg->logger.path = path;
+	return 0;
+}
+
 int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errbuf *e)
 {
 	if (!*path)

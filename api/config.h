@@ -100,6 +100,8 @@ int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e);
 int config_set_machine(struct vm_config *cfg, const struct machine_config *m, struct errbuf *e);
 int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf *e);
 int config_set_log_path(struct vm_config *cfg, const char *path, struct errbuf *e);
+/* The whole logger section; l->path (may be NULL, or cfg's own) is copied. */
+int config_set_logger(struct vm_config *cfg, const struct logger_config *l, struct errbuf *e);
 int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
 /* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */

@@ -531,19 +531,16 @@ int config_json_enum(const json_t *body, const char *where, const char *field,
 	return JCHECK(body, where, f, e) < 0 ? -1 : jenum(body, where, field, allowed, out, e);
 }
 
-/* Applies a logger section to the configuration (the caller opens the file). */
-static int config_json_apply_logger(struct vm_config *cfg, const struct logger_update *u,
-				    struct errbuf *e)
+void config_json_logger_apply(struct logger_config *l, const struct logger_update *u)
 {
-	if (u->path && config_set_log_path(cfg, u->path, e) < 0)
-		return -1;
+	if (u->path)
+		l->path = (char *)(uintptr_t)u->path;
 	if (u->has_level)
-		cfg->logger.level = u->level;
+		l->level = u->level;
 	if (u->has_show_level)
-		cfg->logger.show_level = u->show_level;
+		l->show_level = u->show_level;
 	if (u->has_show_origin)
-		cfg->logger.show_origin = u->show_origin;
-	return 0;
+		l->show_origin = u->show_origin;
 }
 
 static json_t *json_dump_logger(const struct logger_config *l)
@@ -597,8 +594,14 @@ int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e
 	    config_json_load_array(cfg, root, "drives", config_json_drive, e) < 0 ||
 	    config_json_load_array(cfg, root, "network-interfaces", config_json_net, e) < 0)
 		return -1;
-	if (lg && (config_json_logger(lg, &lu, e) < 0 || config_json_apply_logger(cfg, &lu, e) < 0))
-		return -1;
+	if (lg) {
+		struct logger_config l = cfg->logger;
+		if (config_json_logger(lg, &lu, e) < 0)
+			return -1;
+		config_json_logger_apply(&l, &lu);
+		if (config_set_logger(cfg, &l, e) < 0)
+			return -1;
+	}
 	if (mt && (config_json_metrics(mt, &mpath, e) < 0 ||
 		   config_set_metrics_path(cfg, mpath, e) < 0))
 		return -1;

@@ -208,19 +208,10 @@ static int put_logger(struct route_call *c)
 	if (c->r->logger_set)
 		return errf(c->e, "the logger is already configured (it can be set once)");
 	struct logger_config l = c->r->cfg->logger;
-	l.path = (char *)(uintptr_t)(u.path ? u.path : l.path);
-	if (u.has_level)
-		l.level = u.level;
-	if (u.has_show_level)
-		l.show_level = u.show_level;
-	if (u.has_show_origin)
-		l.show_origin = u.show_origin;
-	if (c->r->ops->start_logger(c->r->vmm, &l, c->e) < 0)
+	config_json_logger_apply(&l, &u);
+	if (c->r->ops->start_logger(c->r->vmm, &l, c->e) < 0 ||
+	    config_set_logger(c->r->cfg, &l, c->e) < 0)
 		return -1;
-	if (u.path && config_set_log_path(c->r->cfg, u.path, c->e) < 0)
-		return -1;
-	l.path = c->r->cfg->logger.path;
-	c->r->cfg->logger = l;
 	c->r->logger_set = true;
 	return 0;
 }
