@@ -88,12 +88,18 @@ run: all
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-# Benchmarks report, they never fail a build (issue: perf/): irqchip_cost and
-# virtio_bench.sh (ember vs QEMU microvm), into perf/RESULTS.md; see perf/README.md.
+# Benchmarks report, they never fail a build (issue: perf/): the floor, cold start,
+# creation rate and memory (startup_bench.sh), irqchip_cost, virtio_bench.sh (ember vs
+# QEMU microvm), nested Linux; into perf/RESULTS.md and perf/results.svg; see perf/README.md.
+# floor and coldstart are static musl like ember, so process start costs them the same.
 $(BUILD)/perf/irqchip_cost: perf/irqchip_cost.c
 	@mkdir -p $(@D)
 	$(Q)$(ASAN_CC) -std=gnu11 -O2 $(WARNINGS) -o $@ $<
-bench: all $(BUILD)/perf/irqchip_cost
+$(BUILD)/perf/floor $(BUILD)/perf/coldstart: $(BUILD)/perf/%: perf/%.c $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  CC LD   $@')
+	$(Q)$(MUSL_CC) -static $(MUSL_CFLAGS) -o $@ $<
+bench: all $(BUILD)/perf/irqchip_cost $(BUILD)/perf/floor $(BUILD)/perf/coldstart
 	@perf/bench.sh $(BUILD)
 
 # libFuzzer over the API's request path (HTTP parser, router, JSON); `make fuzz` runs it

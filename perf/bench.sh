@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark in perf/, one Markdown report, printed on stdout and
-# written to perf/RESULTS.md (rewritten each time, replaced only when the run ends):
-# the machine, then irqchip_cost, then virtio_bench.sh. Progress goes to stderr.
+# written to perf/RESULTS.md with its chart perf/results.svg (both replaced only when
+# the run ends): the machine, a summary, then the floor and cold start, creation rate,
+# memory and size (startup_bench.sh), irqchip_cost, virtio devices (virtio_bench.sh),
+# Linux under nested KVM (nested_bench.sh, when it exists). Progress goes to stderr.
 # Benchmarks report, they never fail the build: the status is 0 whatever the numbers.
 #
-# usage: perf/bench.sh [BUILD_DIR]   (default build; needs BUILD_DIR/perf/irqchip_cost,
-#                                     BUILD_DIR/ember, BUILD_DIR/guest-min)
-# virtio_bench.sh's settings (BENCH_ROUNDS, BENCH_BLK_MIB, ...) pass through.
+# usage: perf/bench.sh [BUILD_DIR]   (default build; needs BUILD_DIR/ember,
+#        BUILD_DIR/guest-min, BUILD_DIR/perf/{floor,coldstart,irqchip_cost}: make bench)
+# The scripts' settings (BENCH_COLD_ROUNDS, BENCH_RATE_SECONDS, BENCH_ROUNDS, ...) pass
+# through; BENCH_SKIP="nested" leaves out the nested Linux part. See perf/README.md.
 set -u
 BUILD=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 out=$here/RESULTS.md
-tmp=$(mktemp /tmp/ember-bench.XXXXXX) || exit 1
-trap 'rm -f "$tmp"' EXIT
+svg=$here/results.svg
+tmp=$(mktemp -d /tmp/ember-bench.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+t_start=$(date +%s)
+step() { echo "bench: [$(($(date +%s) - t_start)) s] $*" >&2; }
 
 machine() {
 	local cpu kvm=
@@ -41,6 +47,7 @@ machine() {
 		kvm="\`/dev/kvm\` is hardware KVM (kvm_intel)."
 	fi
 	[[ -n $kvm ]] && echo "$kvm"
+	echo "Load average (1, 5, 15 min) at the start: $(cut -d' ' -f1-3 /proc/loadavg): other work shares the CPUs with these runs."
 	echo
 }
 
@@ -51,7 +58,6 @@ irqchip() {
 		"instructions, tear it all down; the four modes alternate, 40 rounds (\`perf/irqchip_cost.c\`)."
 	echo
 	if [[ -x $BUILD/perf/irqchip_cost ]]; then
-		echo "irqchip_cost: running" >&2
 		"$BUILD/perf/irqchip_cost" || echo "(irqchip_cost failed with status $?: see stderr)"
 	else
 		echo "SKIP: $BUILD/perf/irqchip_cost is not built"
@@ -59,10 +65,84 @@ irqchip() {
 	echo
 }
 
+nested() {
+	local nb=$here/nested_bench.sh rc
+	if [[ " ${BENCH_SKIP:-} " == *" nested "* ]]; then
+		printf '## Linux under nested KVM\n\nSKIP: BENCH_SKIP\n\n'
+		return
+	fi
+	if [[ ! -x $nb ]]; then
+		printf '## Linux under nested KVM\n\nMISSING: perf/nested_bench.sh does not exist yet (or is not executable).\n\n'
+		step "perf/nested_bench.sh is missing: no nested Linux section"
+		return
+	fi
+	step "nested Linux: perf/nested_bench.sh $BUILD"
+	"$nb" "$BUILD" >"$tmp/nested.md"
+	rc=$?
+	# Its own heading if it prints one, ours otherwise.
+	if ! head -n 1 "$tmp/nested.md" | grep -q '^#'; then
+		printf '## Linux under nested KVM (`perf/nested_bench.sh`)\n\n'
+	fi
+	cat "$tmp/nested.md"
+	echo
+	((rc == 0)) || printf '(perf/nested_bench.sh ended with status %d: see its stderr)\n\n' "$rc"
+}
+
+# The chart, from startup_bench.sh's medians; the summary table and the chart go right
+# after the machine's description in RESULTS.md.
+chart() {
+	step "chart: perf/plot.sh"
+	if "$here/plot.sh" "$tmp/plot.dat" "$tmp/results.svg" "$(date -u '+%Y-%m-%d'), $(nproc) CPUs"; then
+		return 0
+	fi
+	rm -f "$tmp/results.svg"
+	return 1
+}
+
+summary_block() {
+	echo "## Summary"
+	echo
+	if [[ -s $tmp/summary ]]; then
+		echo "Medians of this run (details in the sections below); \"vs\" compares ember with the floor and with QEMU microvm, all booting guest-min."
+		echo
+		echo "| measure | floor | ember | QEMU microvm | ember vs floor | ember vs QEMU |"
+		echo "|---|---|---|---|---|---|"
+		cat "$tmp/summary"
+		echo
+	else
+		echo "(no summary: the start-up benchmarks did not run)"
+		echo
+	fi
+	if [[ -s $tmp/results.svg ]]; then
+		echo "![Cold start, creation rate and memory: floor, ember, QEMU microvm](results.svg)"
+	else
+		echo "(no chart: gnuplot missing or failed, see stderr)"
+	fi
+	echo
+}
+
+step "start: $BUILD"
+machine >"$tmp/machine.md"
+cat "$tmp/machine.md"
 {
-	machine
+	step "cold start, creation rate, memory: perf/startup_bench.sh"
+	BENCH_PLOT_DATA=$tmp/plot.dat BENCH_SUMMARY=$tmp/summary "$here/startup_bench.sh" "$BUILD"
+	step "irqchip_cost"
 	irqchip
+	step "virtio devices: perf/virtio_bench.sh"
 	"$here/virtio_bench.sh" "$BUILD"
-} | tee "$tmp"
-cat "$tmp" >"$out"
+	nested
+} | tee "$tmp/body.md"
+chart
+summary_block | tee "$tmp/summary.md"
+{
+	cat "$tmp/machine.md" "$tmp/summary.md" "$tmp/body.md"
+	echo "Whole run: $(($(date +%s) - t_start)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+} >"$out"
+if [[ -s $tmp/results.svg ]]; then
+	cp "$tmp/results.svg" "$svg"
+	step "done: $out, $svg"
+else
+	step "done: $out (no chart)"
+fi
 exit 0
