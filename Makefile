@@ -11,6 +11,7 @@ EMBER_SRCS := vmm.c \
 	api/http.c api/server.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
+	jail/cgroup.c jail/config.c jail/files.c jail/jail.c jail/rlimit.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
 	vcpu/bus.c vcpu/cpuid.c vcpu/debug_exit.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \
 	vcpu/boot_timer.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
@@ -36,7 +37,8 @@ ASAN_CFLAGS := $(COMMON_CFLAGS) -O1 -fsanitize=address,undefined \
 # liburing and http-parser are deps.sh's musl builds: they need only calloc/free and
 # __assert_fail from a libc, so the same archives link with glibc (Debian ships no
 # liburing.a). jansson uses stdio and locales, so the glibc build takes Debian's own.
-ASAN_LIBS   := -L$(DEPS)/lib -luring -lhttp_parser -l:libjansson.so -lpthread
+ASAN_LIBS   := -L$(DEPS)/lib -luring -lhttp_parser -l:libjansson.so -l:libseccomp.so -l:libcap-ng.so \
+	-lpthread
 ASAN_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/asan/%.o)
 ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
 

@@ -22,6 +22,7 @@
 #include "boot/kernel.h"
 #include "boot/layout.h"
 #include "boot/params.h"
+#include "jail/jail.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
@@ -420,7 +421,11 @@ int main(int argc, char **argv)
 	}
 	if (status == 0) {
 		log_init(STDERR_FILENO, v->cfg.logger.level, v->cfg.id);
-		status = vmm_main(v, &sigs, &e);
+		/* Jailed before anything the guest reaches is opened: vmm_main opens it all. */
+		if (v->opts.jail.enabled && jail_enter(&v->opts.jail, &v->cfg, &e) < 0)
+			status = EXIT_FAILURE_GENERIC;
+		else
+			status = vmm_main(v, &sigs, &e);
 	}
 	if (status < 0) /* vm_run could not start the vCPUs */
 		status = EXIT_FAILURE_GENERIC;

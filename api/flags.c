@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jail/cgroup.h"
+#include "../jail/rlimit.h"
 #include "../lib/util.h"
 #include "version.h"
 
@@ -13,7 +15,8 @@ struct flag {
 	const char *help;
 	int (*set)(struct vm_config *cfg, const char *value, struct errbuf *e);
 	int (*set_opt)(struct launch_options *opts, const char *value, struct errbuf *e);
-	bool vm; /* describes the VM: not with --config-file */
+	bool vm;   /* describes the VM: not with --config-file */
+	bool jail; /* one of the jail's: only with --jail */
 };
 
 static int parse_number(const char *flag, const char *s, long long *out, struct errbuf *e)
@@ -256,6 +259,108 @@ static int set_max_payload(struct launch_options *o, const char *v, struct errbu
 	return 0;
 }
 
+/* ---- the jail's flags (jail/jail.h) ---- */
+
+static int set_jail(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	o->jail.enabled = true;
+	return 0;
+}
+
+/* A uid or gid: 0 to 2^32-2 (-1 means "unchanged" to the kernel). */
+static int parse_id_number(const char *flag, const char *v, unsigned *out, struct errbuf *e)
+{
+	long long n;
+	if (parse_number(flag, v, &n, e) < 0)
+		return -1;
+	if (n < 0 || n >= 0xffffffffLL)
+		return errf(e, "--%s: %lld is out of range 0-%lld", flag, n, 0xffffffffLL - 1);
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int set_jail_uid(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	unsigned n = 0;
+	if (parse_id_number("uid", v, &n, e) < 0)
+		return -1;
+	o->jail.uid = n, o->jail.has_uid = true;
+	return 0;
+}
+
+static int set_jail_gid(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	unsigned n = 0;
+	if (parse_id_number("gid", v, &n, e) < 0)
+		return -1;
+	o->jail.gid = n, o->jail.has_gid = true;
+	return 0;
+}
+
+static int set_jail_chroot_base(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	if (v[0] != '/' || strcmp(v, "/") == 0)
+		return errf(e, "--chroot-base: '%s' is not an absolute directory other than /", v);
+	o->jail.chroot_base = v;
+	return 0;
+}
+
+static int set_jail_netns(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	if (!*v)
+		return errf(e, "--netns: the path is empty");
+	o->jail.netns = v;
+	return 0;
+}
+
+static int set_jail_cgroup(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	struct jail_config *j = &o->jail;
+	char why[sizeof(e->msg)];
+	if (j->ncgroups == JAIL_MAX_CGROUPS)
+		return errf(e, "--cgroup: at most %d", JAIL_MAX_CGROUPS);
+	if (jail_setting_parse(v, &j->cgroups[j->ncgroups], e) < 0 ||
+	    cgroup_check_key(j->cgroups[j->ncgroups].key, e) < 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return errf(e, "--cgroup: %s", why);
+	}
+	j->ncgroups++;
+	return 0;
+}
+
+static int set_jail_rlimit(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	struct jail_config *j = &o->jail;
+	struct jail_setting *s = &j->rlimits[j->nrlimits];
+	char why[sizeof(e->msg)];
+	int resource;
+	rlim_t limit;
+	if (j->nrlimits == JAIL_MAX_RLIMITS)
+		return errf(e, "--resource-limit: at most %d", JAIL_MAX_RLIMITS);
+	if (jail_setting_parse(v, s, e) < 0 ||
+	    jail_rlimit_parse(s->key, s->value, &resource, &limit, e) < 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return errf(e, "--resource-limit: %s", why);
+	}
+	j->nrlimits++;
+	return 0;
+}
+
+static int set_jail_daemonize(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	o->jail.daemonize = true;
+	return 0;
+}
+
+static int set_jail_new_pid_ns(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	o->jail.new_pid_ns = true;
+	return 0;
+}
+
 static const struct flag flags[] = {
 	{ "kernel", "PATH", "guest kernel: ELF (vmlinux, guest-min, PVH) or bzImage",
 	  .set = config_set_kernel, .vm = true },
@@ -293,8 +398,25 @@ static const struct flag flags[] = {
 	  .set = config_set_metrics_path },
 	{ "boot-timer", NULL, "log the guest's boot time when it writes 123 to 0xc0000000",
 	  .set = set_boot_timer },
-	{ "help", NULL, "print this help and exit", NULL, NULL, false },
-	{ "version", NULL, "print the version and exit", NULL, NULL, false },
+	{ "jail", NULL, "confine ember before it boots (needs --id, --uid, --gid; README: Jail)",
+	  .set_opt = set_jail },
+	{ "uid", "UID", "--jail: run as this user", .set_opt = set_jail_uid, .jail = true },
+	{ "gid", "GID", "--jail: run as this group", .set_opt = set_jail_gid, .jail = true },
+	{ "chroot-base", "DIR", "--jail: the jail is DIR/ember/ID/root (default /srv/ember)",
+	  .set_opt = set_jail_chroot_base, .jail = true },
+	{ "netns", "PATH", "--jail: join this network namespace (e.g. /var/run/netns/NAME)",
+	  .set_opt = set_jail_netns, .jail = true },
+	{ "cgroup", "KEY=VALUE", "--jail: a cgroup file and its value, repeatable (pids.max=64)",
+	  .set_opt = set_jail_cgroup, .jail = true },
+	{ "resource-limit", "KEY=VALUE",
+	  "--jail: no-file (default 2048), fsize, core, nproc or memlock, repeatable",
+	  .set_opt = set_jail_rlimit, .jail = true },
+	{ "daemonize", NULL, "--jail: detach (setsid, stdio to /dev/null); exit 0 once jailed",
+	  .set_opt = set_jail_daemonize, .jail = true },
+	{ "new-pid-ns", NULL, "--jail: run in a new PID namespace (a parent relays signals)",
+	  .set_opt = set_jail_new_pid_ns, .jail = true },
+	{ "help", NULL, "print this help and exit", NULL, NULL, false, false },
+	{ "version", NULL, "print the version and exit", NULL, NULL, false, false },
 };
 
 static void flags_usage(FILE *out)
@@ -304,6 +426,7 @@ static void flags_usage(FILE *out)
 		     "             [--drive OPTS]... [--net OPTS]... [--api-sock PATH]\n"
 		     "       ember --config-file PATH [--api-sock PATH | --no-api]\n"
 		     "       ember --api-sock PATH     (configure and start through the API)\n"
+		     "       any of these with --jail --id ID --uid UID --gid GID [jail flags]\n"
 		     "\nflags:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
 		char left[32];
@@ -341,6 +464,19 @@ static int flags_check_launch(const struct vm_config *cfg, const struct launch_o
 	return 0;
 }
 
+/* --jail needs who to become and a name for its directory; its flags need --jail. */
+static int flags_check_jail(const struct vm_config *cfg, const struct launch_options *o,
+			    const char *jail_flag, bool id_given, struct errbuf *e)
+{
+	if (!o->jail.enabled)
+		return jail_flag ? errf(e, "--%s needs --jail", jail_flag) : 0;
+	if (!id_given)
+		return errf(e, "--jail needs --id ID (it names the jail's directory and cgroup)");
+	if (!o->jail.has_uid || !o->jail.has_gid)
+		return errf(e, "--jail needs --uid and --gid (whom ember becomes)");
+	return jail_check_id(cfg->id, e);
+}
+
 static int flags_apply(const struct flag *f, const char *value, struct vm_config *cfg,
 		       struct launch_options *opts, struct errbuf *e)
 {
@@ -350,8 +486,10 @@ static int flags_apply(const struct flag *f, const char *value, struct vm_config
 enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 			      struct launch_options *opts, FILE *out, struct errbuf *e)
 {
-	const char *vm_flag = NULL;
-	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD };
+	const char *vm_flag = NULL, *jail_flag = NULL;
+	bool id_given = false;
+	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD,
+					 .jail.chroot_base = JAIL_DEFAULT_CHROOT_BASE };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--", 2) != 0 || !a[2])
@@ -382,6 +520,12 @@ enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 			return FLAGS_ERROR;
 		if (f->vm && !vm_flag)
 			vm_flag = f->name;
+		if (f->jail && !jail_flag)
+			jail_flag = f->name;
+		id_given |= f->set == config_set_id;
 	}
-	return flags_check_launch(cfg, opts, vm_flag, e) < 0 ? FLAGS_ERROR : FLAGS_RUN;
+	return flags_check_launch(cfg, opts, vm_flag, e) < 0 ||
+			       flags_check_jail(cfg, opts, jail_flag, id_given, e) < 0 ?
+		       FLAGS_ERROR :
+		       FLAGS_RUN;
 }

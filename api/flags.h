@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "../jail/jail.h"
 
 enum flags_result {
 	FLAGS_RUN = 0,   /* configuration complete: boot it */
@@ -20,6 +21,7 @@ struct launch_options {
 	const char *config_file; /* --config-file: boot from this JSON file */
 	bool no_api;             /* --no-api: with --config-file, no socket */
 	size_t max_payload;      /* --http-api-max-payload-size, bytes (default 51200) */
+	struct jail_config jail; /* --jail and the jail's flags (jail/jail.h) */
 };
 
 #define FLAGS_DEFAULT_MAX_PAYLOAD 51200
@@ -27,6 +29,7 @@ struct launch_options {
 /*
  * Fills cfg (through its setters) and opts from argv. Flags that describe the VM
  * itself (--kernel, --drive, ...) cannot be mixed with --config-file, which holds them.
+ * The jail's flags need --jail, and --jail needs --id, --uid and --gid.
  */
 enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 			      struct launch_options *opts, FILE *out, struct errbuf *e);

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential musl-tools gperf dpkg-dev fakeroot pkg-config autoconf automake libtool
   libcriterion-dev file bc bison flex cpio xz-utils gzip kmod libelf-dev
-  busybox-static e2fsprogs curl clang libjansson-dev python3
+  busybox-static e2fsprogs curl clang libjansson-dev python3 libseccomp-dev libcap-ng-dev
   qemu-system-x86 linux-source-6.1 linux-image-cloud-amd64 linux-libc-dev gnuplot-nox
 )
 
