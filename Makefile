@@ -101,7 +101,9 @@ $(BUILD)/perf/floor $(BUILD)/perf/coldstart: $(BUILD)/perf/%: perf/%.c $(DEPS)/.
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  CC LD   $@')
 	$(Q)$(MUSL_CC) -static $(MUSL_CFLAGS) -o $@ $<
-bench: all $(BUILD)/perf/irqchip_cost $(BUILD)/perf/floor $(BUILD)/perf/coldstart
+# The nested Linux part boots $(BUILD)/guest-kernel: BENCH_SKIP=nested leaves out both.
+bench: all $(BUILD)/perf/irqchip_cost $(BUILD)/perf/floor $(BUILD)/perf/coldstart \
+	$(if $(filter nested,$(BENCH_SKIP)),,guest-kernel)
 	@perf/bench.sh $(BUILD)
 
 # libFuzzer over the API's request path (HTTP parser, router, JSON); `make fuzz` runs it
