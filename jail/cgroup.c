@@ -335,6 +335,8 @@ static int cgroup_enter_v1(const struct cgroup_layout *l, const char *id,
 	for (unsigned i = 0; i < n; i++) {
 		cgroup_controller_of(s[i].key, c, sizeof(c));
 		int k = cgroup_v1_dir_for(l, c, dirs, ndirs, e);
+		if (k == -2) /* every key's controller was made above */
+			return errf(e, "%s: no cgroup made for its controller", s[i].key);
 		if (k < 0 || cgroup_write(dirs[k].dir, s[i].key, s[i].value, e) < 0)
 			return -1;
 	}

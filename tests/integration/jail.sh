@@ -408,6 +408,35 @@ else
 	fail jail-config-file "rc=$rc out=[$out] err=[$err]"
 fi
 
+# Paths that arrive through the API are paths inside the jail (Firecracker's rule): the
+# host path of guest-min is not there, /guest-min placed in the jail's root is.
+aid=jt-$$-a
+aroot=$BASE/ember/$aid/root
+mkdir -p "$aroot"
+cp "$GUEST" "$aroot/guest-min"
+: >"$TMP/out"
+"$EMBER" "${J[@]}" --id "$aid" --api-sock /api.sock </dev/null >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+pids+=("$pid")
+for ((i = 0; i < 200; i++)); do [ -S "$aroot/api.sock" ] && break; sleep 0.025; done
+api() { # METHOD PATH BODY: prints the status code, then the body
+	curl -s --max-time 5 --unix-socket "$aroot/api.sock" -X "$1" -o "$TMP/api.body" \
+		-w '%{http_code}' -H 'Content-Type: application/json' "http://localhost$2" -d "$3"
+	echo " $(cat "$TMP/api.body" 2>/dev/null)"
+}
+host_path=$(api PUT /boot-source "{\"kernel_image_path\": \"$(realpath "$GUEST")\", \"boot_args\": \"hello\"}")
+host_start=$(api PUT /actions '{"action_type": "InstanceStart"}')
+in_path=$(api PUT /boot-source '{"kernel_image_path": "/guest-min", "boot_args": "hello"}')
+in_start=$(api PUT /actions '{"action_type": "InstanceStart"}')
+stop "$pid" TERM
+out=$(tr -d '\r' <"$TMP/out")
+if [[ $host_path == 204* && $host_start == 400*"No such file"* && $in_path == 204* && $in_start == 204* ]] &&
+   grep -q '^Hello from guest-min' <<<"$out"; then
+	pass jail-api-paths-inside
+else
+	fail jail-api-paths-inside "host path: [$host_path] start: [$host_start]; jail path: [$in_path] start: [$in_start] rc=$rc out=[$out] err=[$err]"
+fi
+
 # ---- --new-pid-ns: the jailed child is pid 1 of its namespace; the parent relays ----
 
 start_jailed "$ID" --new-pid-ns --cmdline "$IDLE"
