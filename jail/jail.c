@@ -259,7 +259,9 @@ static int jail_pivot_root(struct jail_run *r, struct errbuf *e)
 		return errf(e, "%s: %s", r->root, strerror(errno));
 	/* The old root lands on top of the new one, then goes: no directory for it needed. */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return errf(e, "pivot_root(%s): %s", r->root, strerror(errno));
+		return errf(e, "pivot_root(%s): %s%s", r->root, strerror(errno),
+			    errno == EINVAL ? " (is / the initramfs? pivot_root cannot leave it: "
+					      "run ember after switch_root)" : "");
 	if (umount2(".", MNT_DETACH) < 0)
 		return errf(e, "detaching the old root: %s", strerror(errno));
 	if (chdir("/") < 0)
