@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/util.h"
 #include "blk_engine.h"
 
 #define NO_SLOT UINT_MAX
@@ -307,12 +308,16 @@ static void uring_close(struct blk_engine *eng)
 	uring_free(to_uring(eng));
 }
 
-/* SUBMIT_ALL (Linux 5.18) keeps one bad SQE from holding back the rest of a batch. */
+/*
+ * SUBMIT_ALL (Linux 5.18) keeps one bad SQE from holding back the rest of a batch.
+ * R_DISABLED: the ring starts disabled so that ring_restrict can limit it before use.
+ */
 static int ring_init(struct uring_engine *u, struct errbuf *e)
 {
-	int ret = io_uring_queue_init(u->depth, &u->ring, IORING_SETUP_SUBMIT_ALL);
+	int ret = io_uring_queue_init(u->depth, &u->ring,
+				      IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED);
 	if (ret == -EINVAL)
-		ret = io_uring_queue_init(u->depth, &u->ring, 0);
+		ret = io_uring_queue_init(u->depth, &u->ring, IORING_SETUP_R_DISABLED);
 	if (ret < 0)
 		return errf(e, "block engine async: io_uring_queue_init(%u): %s%s", u->depth,
 			    strerror(-ret),
@@ -320,6 +325,29 @@ static int ring_init(struct uring_engine *u, struct errbuf *e)
 				    " (io_uring disabled or unsupported here; use engine=sync)" :
 				    "");
 	u->ring_up = true;
+	return 0;
+}
+
+/*
+ * seccomp cannot see what an SQE asks for: an io_uring that took any operation would let
+ * a taken-over ember open files or sockets through the ring. So the ring accepts only
+ * the operations this engine submits, and no further io_uring_register calls.
+ */
+static int ring_restrict(struct uring_engine *u, struct errbuf *e)
+{
+	static const unsigned char ops[] = { IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
+					     IORING_OP_FALLOCATE, IORING_OP_NOP };
+	struct io_uring_restriction res[ARRAY_SIZE(ops)];
+	memset(res, 0, sizeof(res));
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		res[i].opcode = IORING_RESTRICTION_SQE_OP;
+		res[i].sqe_op = ops[i];
+	}
+	int ret = io_uring_register_restrictions(&u->ring, res, ARRAY_SIZE(res));
+	if (ret == 0)
+		ret = io_uring_enable_rings(&u->ring);
+	if (ret < 0)
+		return errf(e, "block engine async: restricting the ring: %s", strerror(-ret));
 	return 0;
 }
 
@@ -339,6 +367,8 @@ static int uring_setup(struct uring_engine *u, struct errbuf *e)
 	int ret = io_uring_register_eventfd(&u->ring, u->efd);
 	if (ret < 0)
 		return errf(e, "block engine async: io_uring_register_eventfd: %s", strerror(-ret));
+	if (ring_restrict(u, e) < 0)
+		return -1;
 	u->handler = (struct event_handler){ .fn = uring_handle, .opaque = u };
 	if (event_loop_add(u->loop, u->efd, EPOLLIN, &u->handler) < 0)
 		return errf(e, "block engine async: adding the eventfd to the event loop: %s",

@@ -106,6 +106,8 @@ static bool virtio_mmio_features_ok(const struct virtio_mmio *t)
 	       virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1);
 }
 
+static void virtio_mmio_write_notify(struct virtio_mmio *t, uint32_t value);
+
 static void virtio_mmio_driver_ok(struct virtio_mmio *t)
 {
 	if (!t->ops->activate(t->dev, t)) {
@@ -114,10 +116,11 @@ static void virtio_mmio_driver_ok(struct virtio_mmio *t)
 		virtio_mmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
 		return;
 	}
-	/* Chains queued before DRIVER_OK were never notified: look once. */
+	/* Chains queued before DRIVER_OK (Linux fills its RX ring first) were never notified:
+	   the event thread looks once, as for a notify; I/O stays off the vCPU threads. */
 	for (unsigned q = 0; q < t->ops->num_queues; q++)
 		if (virtio_mmio_queue_live(t, q))
-			t->ops->queue_notify(t->dev, t, q);
+			virtio_mmio_write_notify(t, q);
 }
 
 static void virtio_mmio_write_status(struct virtio_mmio *t, uint32_t value)

@@ -6,6 +6,7 @@
  * devices counted is read back from a metrics line, parsed with jansson.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -166,6 +167,12 @@ static void driver_up(struct virtio_mmio *t, uint64_t want, unsigned nqueues)
 	}
 	wr(t, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
 	cr_assert_eq(rd(t, VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+	/* DRIVER_OK left the first look at each queue to the event thread: run it. */
+	for (unsigned q = 0; q < nqueues; q++) {
+		struct pollfd p = { t->notify[q].fd, POLLIN, 0 };
+		cr_assert_eq(poll(&p, 1, 0), 1, "queue %u was not kicked at DRIVER_OK", q);
+		t->notify[q].handler.fn(t->notify[q].handler.opaque, EPOLLIN);
+	}
 }
 
 struct seg {
