@@ -23,6 +23,7 @@
 #include "boot/layout.h"
 #include "boot/params.h"
 #include "jail/jail.h"
+#include "jail/seccomp.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
@@ -113,6 +114,14 @@ static int vmm_prepare_entry(struct vm *vm, const struct vm_config *cfg,
 	       vcpu_enter_long_mode(&vm->vcpus[0], bi->entry, LAYOUT_ZERO_PAGE, e);
 }
 
+/* Defined only in build/ember-test (tests/hooks/): production binaries have no such hook. */
+int test_hooks_create(struct vm *vm, struct errbuf *e) __attribute__((weak));
+
+static int vmm_create_test_hooks(struct vm *vm, struct errbuf *e)
+{
+	return test_hooks_create ? test_hooks_create(vm, e) : 0;
+}
+
 /* The boot-timer page, when asked for, counting from boot_from (see struct vmm). */
 static int vmm_create_boot_timer(struct vm *vm, const struct vm_config *cfg, uint64_t from_ns,
 				 uint64_t from_cpu_ns, struct errbuf *e)
@@ -129,7 +138,7 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 				     .dirty_log = cfg->machine.track_dirty_pages };
 	if (vm_create(vm, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||
 	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
-	    debug_exit_create(vm, e) < 0 ||
+	    debug_exit_create(vm, e) < 0 || vmm_create_test_hooks(vm, e) < 0 ||
 	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||
 	    vmm_create_virtio(vm, cfg, e) < 0 ||
 	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
@@ -386,6 +395,9 @@ static int vmm_configure(struct vmm *v, int argc, char **argv, struct errbuf *e)
 static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
 {
 	v->router = (struct api_router){ .cfg = &v->cfg, .ops = &vmm_api_ops, .vmm = v };
+	/* The filters are built now; each thread installs its own when it starts. */
+	if (seccomp_prepare(!v->opts.no_seccomp, e) < 0)
+		return EXIT_FAILURE_GENERIC;
 	if (vmm_start_outputs(v, e) < 0)
 		return v->opts.config_file ? EXIT_BAD_CONFIG : EXIT_BAD_ARGS;
 	if (v->opts.api_sock && vmm_start_api(v, e) < 0)

@@ -247,6 +247,13 @@ static int set_no_api(struct launch_options *o, const char *v, struct errbuf *e)
 	return 0;
 }
 
+static int set_no_seccomp(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	o->no_seccomp = true;
+	return 0;
+}
+
 static int set_max_payload(struct launch_options *o, const char *v, struct errbuf *e)
 {
 	long long n;
@@ -398,6 +405,8 @@ static const struct flag flags[] = {
 	  .set = config_set_metrics_path },
 	{ "boot-timer", NULL, "log the guest's boot time when it writes 123 to 0xc0000000",
 	  .set = set_boot_timer },
+	{ "no-seccomp", NULL, "install no syscall filters (debugging only; says so on stderr)",
+	  .set_opt = set_no_seccomp },
 	{ "jail", NULL, "confine ember before it boots (needs --id, --uid, --gid; README: Jail)",
 	  .set_opt = set_jail },
 	{ "uid", "UID", "--jail: run as this user", .set_opt = set_jail_uid, .jail = true },

@@ -22,6 +22,7 @@ struct launch_options {
 	bool no_api;             /* --no-api: with --config-file, no socket */
 	size_t max_payload;      /* --http-api-max-payload-size, bytes (default 51200) */
 	struct jail_config jail; /* --jail and the jail's flags (jail/jail.h) */
+	bool no_seccomp;         /* --no-seccomp: no syscall filters (debugging) */
 };
 
 #define FLAGS_DEFAULT_MAX_PAYLOAD 51200

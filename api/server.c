@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "http.h"
@@ -79,6 +81,8 @@ struct api_server {
 	enum api_src src_listen, src_answer, src_stop;
 	pthread_t thread;
 	bool thread_started;
+	sem_t locked;            /* the API thread has installed its seccomp filter (or not) */
+	struct errbuf lock_error; /* why not */
 
 	/* The API thread's own. */
 	bool stopping;
@@ -645,6 +649,12 @@ static void *api_server_thread(void *arg)
 {
 	struct api_server *s = arg;
 	log_set_thread("api");
+	pthread_setname_np(pthread_self(), "api");
+	/* Filtered before the first request, and api_server_start hears whether it worked. */
+	int locked = seccomp_lock_thread(SECCOMP_API, &s->lock_error);
+	sem_post(&s->locked);
+	if (locked < 0)
+		return NULL;
 	struct epoll_event evs[32];
 	while (!s->stopping) {
 		int n = epoll_wait(s->epfd, evs, ARRAY_SIZE(evs), api_server_timeout_ms(s));
@@ -731,11 +741,16 @@ static int api_server_spawn(struct api_server *s, struct errbuf *e)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sem_init(&s->locked, 0, 0);
 	int err = pthread_create(&s->thread, NULL, api_server_thread, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return errf(e, "api: cannot start the API thread: %s", strerror(err));
 	s->thread_started = true;
+	while (sem_wait(&s->locked) < 0 && errno == EINTR)
+		;
+	if (s->lock_error.msg[0])
+		return errf(e, "api: %s", s->lock_error.msg);
 	return 0;
 }
 

@@ -216,6 +216,21 @@ static int prog_reboot(const struct gm_ctx *c)
 	return 3;
 }
 
+/* Writes one byte to an I/O port: pokes a device (ember-test's seccomp trigger). */
+static int prog_outb(const struct gm_ctx *c)
+{
+	uint64_t port, value;
+
+	if (c->argc < 3 || !gm_parse_u64(c->argv[1], 0xffff, &port) ||
+	    !gm_parse_u64(c->argv[2], 255, &value)) {
+		gm_puts("guest-min: outb: need a port (0-65535) and a value (0-255)\n");
+		return 2;
+	}
+	outb((uint16_t)port, (uint8_t)value);
+	gm_puts("outb: still running after the write\n");
+	return 0;
+}
+
 /*
  * Firecracker's boot-timer device: the byte 123 at its first byte says "booted".
  * Written before the program runs, so the monitor's timing covers guest-min's
@@ -243,6 +258,7 @@ static const struct gm_program programs[] = {
 	{ "exit",  prog_exit },
 	{ "read",  prog_read },
 	{ "reboot", prog_reboot },
+	{ "outb", prog_outb },
 	{ "idle", prog_idle },
 	{ "blk", prog_blk },
 	{ "net", prog_net },

@@ -37,6 +37,11 @@ void log_configure(int fd, enum log_level level, bool show_level, bool show_orig
 		close(old);
 }
 
+bool log_writes_to_stderr(void)
+{
+	return logger.fd == STDERR_FILENO;
+}
+
 void log_set_thread(const char *name)
 {
 	snprintf(thread_name, sizeof(thread_name), "%s", name);
@@ -79,6 +84,34 @@ static int log_tag(char *out, size_t cap, enum log_level level, const char *file
 	return n;
 }
 
+struct utc_time {
+	long long year;
+	unsigned month, day, hour, min, sec;
+};
+
+/*
+ * Seconds since the epoch as a UTC date (Howard Hinnant's days_from_civil, inverted).
+ * Not gmtime_r: glibc's reads /etc/localtime on first use, which is absent in the jail
+ * and forbidden under seccomp, and the SIGSYS handler logs through here.
+ */
+static void log_utc(long long secs, struct utc_time *t)
+{
+	long long days = secs / 86400, rem = secs % 86400;
+	if (rem < 0)
+		rem += 86400, days--;
+	t->hour = (unsigned)(rem / 3600), t->min = (unsigned)(rem / 60 % 60);
+	t->sec = (unsigned)(rem % 60);
+	long long z = days + 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	long long doe = z - era * 146097;                                  /* [0, 146096] */
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           /* [0, 365] */
+	long long mp = (5 * doy + 2) / 153;                                 /* [0, 11] */
+	t->day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	t->month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	t->year = yoe + era * 400 + (t->month <= 2);
+}
+
 void log_msg_at(enum log_level level, const char *file, int line_no, const char *fmt, ...)
 {
 	if (!log_enabled(level))
@@ -86,14 +119,13 @@ void log_msg_at(enum log_level level, const char *file, int line_no, const char 
 
 	char line[1024], tag[160];
 	struct timespec ts;
-	struct tm tm;
+	struct utc_time t;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	log_utc(ts.tv_sec, &t);
 	if (log_tag(tag, sizeof(tag), level, file, line_no) < 0)
 		return;
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec, tag);
+	int n = snprintf(line, sizeof(line), "%04lld-%02u-%02uT%02u:%02u:%02u.%09ldZ %s", t.year,
+			 t.month, t.day, t.hour, t.min, t.sec, ts.tv_nsec, tag);
 	if (n < 0)
 		return;
 	va_list ap;

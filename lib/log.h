@@ -16,6 +16,7 @@ void log_init(int fd, enum log_level level, const char *instance_id);
 void log_configure(int fd, enum log_level level, bool show_level, bool show_origin);
 /* Names the calling thread in its log lines ("main", "vcpu0", ...). */
 void log_set_thread(const char *name);
+bool log_writes_to_stderr(void);
 bool log_enabled(enum log_level level);
 int log_level_parse(const char *s, enum log_level *out);
 

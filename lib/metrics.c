@@ -281,6 +281,25 @@ int metrics_flush(struct errbuf *e)
 	return ret;
 }
 
+/*
+ * From the SIGSYS handler, on the way out: the one fact that matters, without the lock
+ * (the trapped thread may hold it) or malloc (it may have trapped inside malloc).
+ */
+void metrics_flush_fault(void)
+{
+	int fd = sink.fd;
+	if (fd < 0)
+		return;
+	char line[128];
+	uint64_t faults = __atomic_load_n(&metrics.seccomp.num_faults, __ATOMIC_RELAXED) -
+			  sink.last.seccomp.num_faults;
+	int n = snprintf(line, sizeof(line),
+			 "{\"utc_timestamp_ms\":%" PRIu64 ",\"seccomp\":{\"num_faults\":%" PRIu64 "}}\n",
+			 utc_ms(), faults);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)!write(fd, line, (size_t)n);
+}
+
 /* ---------------------------------------------------------------- device groups */
 
 static union dev_counters *dev_register(enum dev_kind kind, const char *id)

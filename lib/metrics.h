@@ -133,6 +133,8 @@ bool metrics_configured(void);
 int metrics_flush(struct errbuf *e);
 /* At exit: closes the file (flush first for a last line). Counting goes on harmlessly. */
 void metrics_close(void);
+/* Async-signal-safe: a last line holding the seccomp group only (jail/seccomp.c). */
+void metrics_flush_fault(void);
 
 /*
  * A device's group, named by its id ([A-Za-z0-9_-]); never NULL (without memory the

@@ -68,6 +68,27 @@ void vcpu_park_while_paused(struct vcpu *vcpu)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/*
+ * The start gate: vm_run holds the vCPUs before their threads exist, so that each one
+ * parks after locking itself down (seccomp) and none runs guest code before the event
+ * thread has its own filter too; then it lets them go.
+ */
+bool vm_hold_vcpus(struct vm *vm)
+{
+	bool was = false;
+	/* A VM paused before it ran (tests do that) stays paused: the gate is not ours. */
+	return __atomic_compare_exchange_n(&vm->pause.paused, &was, true, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+void vm_release_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause.lock);
+	__atomic_store_n(&vm->pause.paused, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->pause.wake);
+	pthread_mutex_unlock(&vm->pause.lock);
+}
+
 void vm_pause_wake_for_stop(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause.lock);

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "vm.h"
@@ -158,11 +159,21 @@ void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	log_set_thread(name);
+	pthread_setname_np(pthread_self(), name); /* in ps -T, top -H and audit lines */
 
 	sigset_t kick;
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	/* vm_run holds the vCPUs until the event thread is filtered too (vm_hold_vcpus). */
+	struct errbuf e = { "" };
+	if (seccomp_lock_thread(SECCOMP_VCPU, &e) < 0) {
+		log_error("vCPU %u: %s", vcpu->index, e.msg);
+		vm_request_stop(vm, 1);
+		vcpu_set_state(vcpu, VCPU_EXITED);
+		return NULL;
+	}
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST)) {
 		vcpu_park_while_paused(vcpu);

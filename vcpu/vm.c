@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../boot/layout.h"
+#include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../virtio/mmio.h"
@@ -247,6 +248,7 @@ int vm_run(struct vm *vm, struct errbuf *e)
 {
 	if (vm_watch_signals(vm, e) < 0 || vcpu_kick_signal_install(e) < 0)
 		return -1;
+	bool gate = vm_hold_vcpus(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		/* Running before the thread exists, so a pause right after vm_run waits for it. */
 		vcpu_set_state(&vm->vcpus[i], VCPU_RUNNING);
@@ -260,6 +262,14 @@ int vm_run(struct vm *vm, struct errbuf *e)
 		vm->vcpus[i].started = true;
 	}
 	log_set_thread("event");
+	/* Its own filter before any vCPU runs: the guest never meets an unfiltered thread. */
+	if (seccomp_lock_thread(SECCOMP_VMM, e) < 0) {
+		vm_request_stop(vm, 1);
+		vm_stop_vcpus(vm);
+		return -1;
+	}
+	if (gate)
+		vm_release_vcpus(vm);
 	event_loop_run(&vm->loop);
 	vm_stop_vcpus(vm);
 	return __atomic_load_n(&vm->exit_status, __ATOMIC_SEQ_CST);

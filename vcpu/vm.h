@@ -127,6 +127,10 @@ bool vm_is_paused(const struct vm *vm);
 void vm_pause_init(struct vm *vm);
 /* Wakes parked vCPUs so they see the stop; called once stopping is set. */
 void vm_pause_wake_for_stop(struct vm *vm);
+/* vm_run's start gate (see pause.c): true when it closed the gate, false when the VM
+   was paused already. */
+bool vm_hold_vcpus(struct vm *vm);
+void vm_release_vcpus(struct vm *vm);
 /* vCPU thread: parks while the VM is paused; returns when it may run (or must stop). */
 void vcpu_park_while_paused(struct vcpu *vcpu);
 void vcpu_set_state(struct vcpu *vcpu, enum vcpu_state state);

@@ -1,0 +1,60 @@
+/*
+ * Per-thread seccomp filters. Each kind of thread (the event/VMM thread, the API
+ * thread, the vCPU threads) gets its own allow-list, in jail/seccomp_rules.c, built
+ * into BPF once by seccomp_prepare() on the main thread and installed by each thread
+ * on itself with seccomp_lock_thread(): as late as possible, after that thread's setup
+ * and before it serves the first API request or runs the first guest instruction.
+ *
+ * A forbidden syscall raises SIGSYS; the handler logs the syscall, counts it in the
+ * `seccomp` metric, writes a last metrics line and ends the process with status 148.
+ */
+#ifndef EMBER_JAIL_SECCOMP_H
+#define EMBER_JAIL_SECCOMP_H
+
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../lib/error.h"
+
+#define SECCOMP_EXIT_STATUS 148 /* Firecracker's */
+
+enum seccomp_thread { SECCOMP_VMM, SECCOMP_API, SECCOMP_VCPU, SECCOMP_THREAD_KINDS };
+
+/* Thread kinds as bits, for the `threads` column of the rules. */
+#define SECCOMP_T_VMM  (1u << SECCOMP_VMM)
+#define SECCOMP_T_API  (1u << SECCOMP_API)
+#define SECCOMP_T_VCPU (1u << SECCOMP_VCPU)
+#define SECCOMP_T_ALL  (SECCOMP_T_VMM | SECCOMP_T_API | SECCOMP_T_VCPU)
+
+#define SECCOMP_MAX_ARGS 2
+
+/* One allowed (syscall, argument condition) pair; rows of one syscall are ORed. */
+struct seccomp_rule {
+	unsigned threads; /* SECCOMP_T_* */
+	int nr;           /* SCMP_SYS(name) */
+	const char *name;
+	unsigned nargs;   /* conditions that must all hold */
+	struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
+	const char *why;
+};
+
+extern const struct seccomp_rule seccomp_rules[];
+extern const size_t seccomp_nrules;
+
+const char *seccomp_thread_name(enum seccomp_thread kind);
+
+/*
+ * Builds every thread kind's filter and installs the SIGSYS handler; with enabled
+ * false, it only says on stderr that filters are off. Once, before any filtered thread
+ * starts.
+ */
+int seccomp_prepare(bool enabled, struct errbuf *e);
+
+/* Installs the calling thread's filter (no-op when not prepared or disabled). */
+int seccomp_lock_thread(enum seccomp_thread kind, struct errbuf *e);
+
+/* How many rows of the table apply to a kind, and how many distinct syscalls. */
+size_t seccomp_count_syscalls(enum seccomp_thread kind);
+
+#endif

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Seccomp, seen from outside a running ember: every thread (event, API, each vCPU) runs
+# under exactly one filter of its own (/proc/PID/task/*/status); --no-seccomp leaves
+# them all unfiltered and says so; and a forbidden syscall made by a vCPU thread or by
+# the event thread (build/ember-test's trigger port, driven by guest-min `outb`) ends
+# ember with status 148, a log line naming the syscall, and a last metrics line with
+# seccomp.num_faults = 1. build/ember itself has no trigger: the same write does nothing.
+cd "$(dirname "$0")/../.." && . tests/integration/common.bash
+require_kvm
+TEST_BIN=$(dirname "$EMBER")/ember-test
+TRIGGER_PORT=1516 # 0x5ec, tests/hooks/seccomp_trigger.c
+
+start_idle() {
+	: >"$TMP/out"
+	"$EMBER" --kernel "$GUEST" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+}
+
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		tr -d '\r' <"$TMP/out" | grep -qE "$1" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+stop_idle() {
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+}
+
+# "name seccomp filters" per task of $pid. Kernel workers that live in the process
+# (KVM's kvm-nx-lpage-recovery, io_uring's iou-wrk: PF_USER_WORKER 0x4000 or
+# PF_IO_WORKER 0x10 in stat's flags) run no user code and are left out.
+task_table() {
+	local t
+	for t in /proc/"$pid"/task/*; do
+		local comm flags
+		comm=$(cat "$t/comm")
+		flags=$(sed 's/.*) //' "$t/stat" | cut -d' ' -f7)
+		(((flags & 0x4010) != 0)) && continue
+		echo "$comm $(awk '/^Seccomp:/ { s = $2 } /^Seccomp_filters:/ { f = $2 } END { print s, f }' "$t/status")"
+	done | sort
+}
+
+# --- every thread has its own filter
+sock=$TMP/api.sock
+start_idle --vcpus 2 --api-sock "$sock" --cmdline "idle idle.tick_ms=20 idle.max_ms=30000"
+if ! wait_for 'idle: tick' 20; then
+	fail every_thread_filtered "ember did not start: $(cat "$TMP/err")"
+else
+	table=$(task_table)
+	want=$'api 2 1\nember 2 1\nvcpu0 2 1\nvcpu1 2 1'
+	[ "$(basename "$EMBER")" = ember-asan ] && want=$'api 2 1\nember-asan 2 1\nvcpu0 2 1\nvcpu1 2 1'
+	if [ "$table" = "$want" ]; then
+		pass every_thread_filtered
+	else
+		fail every_thread_filtered "tasks (comm Seccomp Seccomp_filters): [$table], want [$want]"
+	fi
+	# The API still answers under its filter.
+	if answer=$(curl -sS --unix-socket "$sock" http://localhost/ 2>&1) && grep -q '"state":"Running"' <<<"$answer"; then
+		pass api_answers_under_filter
+	else
+		fail api_answers_under_filter "$answer"
+	fi
+fi
+stop_idle
+[ "$rc" -eq 0 ] && pass filtered_vm_stops_cleanly || fail filtered_vm_stops_cleanly "rc=$rc err=[$(cat "$TMP/err")]"
+
+# --- --no-seccomp
+start_idle --no-seccomp --cmdline "idle idle.tick_ms=20 idle.max_ms=30000"
+if ! wait_for 'idle: tick' 20; then
+	fail no_seccomp "ember did not start: $(cat "$TMP/err")"
+else
+	table=$(task_table)
+	if grep -q 'seccomp filters are off (--no-seccomp)' "$TMP/err" &&
+		! grep -vq ' 0 0$' <<<"$table"; then
+		pass no_seccomp
+	else
+		fail no_seccomp "tasks [$table] stderr [$(cat "$TMP/err")]"
+	fi
+fi
+stop_idle
+
+# --- the production binary has no trigger
+run_ember --kernel "$GUEST" --cmdline "outb $TRIGGER_PORT 1"
+if [ $rc -eq 0 ] && grep -q 'outb: still running after the write' <<<"$out"; then
+	pass no_trigger_in_product
+else
+	fail no_trigger_in_product "rc=$rc out=[$out] err=[$err]"
+fi
+
+# --- forbidden calls end ember with 148 (ember-test; once, with the musl build)
+if [ "$(basename "$EMBER")" != ember ]; then
+	finish
+fi
+if [ ! -x "$TEST_BIN" ]; then
+	fail trigger "$TEST_BIN is missing (make $TEST_BIN)"
+	finish
+fi
+# value  thread  syscall number (x86-64); the vCPU dies in its own outb, the event
+# thread a moment later (the guest may print on meanwhile).
+cases="1 vcpu0 41 socket
+2 vcpu0 9 mmap_exec
+3 vcpu0 16 ioctl_create_vcpu
+17 event 41 socket
+18 event 9 mmap_exec
+19 event 16 ioctl_create_vcpu"
+while read -r value thread nr what; do
+	name="forbidden_${what}_on_${thread%0}"
+	metrics=$TMP/metrics-$value.json
+	EMBER=$TEST_BIN run_ember --kernel "$GUEST" --cmdline "outb $TRIGGER_PORT $value" \
+		--metrics-path "$metrics"
+	last=$(tail -n 1 "$metrics" 2>/dev/null)
+	if [ $rc -ne 148 ]; then
+		fail "$name" "rc=$rc (want 148) out=[$out] err=[$err]"
+	elif ! grep -qE "\[anonymous-instance:$thread\] seccomp: forbidden syscall $nr \(" <<<"$err"; then
+		fail "$name" "no log line naming syscall $nr on $thread: [$err]"
+	elif [ "$thread" = vcpu0 ] && grep -q 'outb: still running' <<<"$out"; then
+		fail "$name" "the guest ran on after the forbidden call: [$out]"
+	elif ! grep -qE '^\{"utc_timestamp_ms":[0-9]+,"seccomp":\{"num_faults":1\}\}$' <<<"$last"; then
+		fail "$name" "last metrics line: [$last]"
+	else
+		pass "$name"
+	fi
+done <<<"$cases"
+finish
