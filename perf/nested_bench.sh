@@ -139,7 +139,7 @@ done < <(ldd "$QEMU_BIN" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u)
 L2_VERSION=$(strings -n 16 "$KERNEL" 2>/dev/null | grep -m1 '^Linux version ' | cut -d' ' -f3)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "booting one L1 (QEMU TCG) that runs $ROUNDS rounds of boot and memory runs;" \
-	"expect about $((ROUNDS * 30 / 60 + 1))-$((ROUNDS * 60 / 60 + 2)) minutes"
+	"expect about $((ROUNDS * 20 / 60 + 1))-$((ROUNDS * 40 / 60 + 2)) minutes"
 
 # The L1 console, as it comes: NB lines become progress lines.
 LOG=$TMPD/console.log
@@ -272,7 +272,7 @@ echo "One L1 of the nested harness (\`tests/nested/nested-run.sh\`): QEMU TCG on
 	"-enable-kvm -cpu host\`; its libraries and qboot copied into L1) boot the same L2 Linux" \
 	"${L2_VERSION:-?} \`vmlinux\` (ember: its 64-bit entry; QEMU: its PVH entry, after qboot)" \
 	"with the same initramfs (busybox, \`tests/nested/l2-init\`), $MEM MiB, $VCPUS vCPU(s)," \
-	"console on ttyS0. $ROUNDS rounds after one untimed warm-up run each; the first" \
+	"console on ttyS0. $ROUNDS round(s) after one untimed warm-up run each; the first" \
 	"contender alternates from round to round. The L2 command line is the same for both:" \
 	"\`console=ttyS0 reboot=k panic=1 pci=off [quiet]${CMDLINE:+ $CMDLINE} l2bench=boot\`" \
 	"(ember's defaults, then the benchmark's words; ember adds \`ember.*\` words Linux" \
@@ -323,13 +323,15 @@ echo "The same L2 (\`quiet\`) with \`l2bench=hold\`: \`/init\` prints \`L2: benc
 	"${SAMPLE_DELAY_MS} ms later \`nested_timer\` reads the monitor's \`/proc/PID/smaps\` in L1" \
 	"and sums Rss over every mapping but the guest RAM (the anonymous mapping exactly" \
 	"$MEM MiB long; a run where there is not exactly one such mapping does not count)," \
-	"then kills the monitor. Guest RAM resident is that mapping's Rss (what L2 touched)." \
+	"then kills the monitor; Pss the same (shared pages divided among the processes" \
+	"mapping them). Guest RAM resident is that mapping's Rss (what L2 touched)." \
 	"Peak RSS is the whole process, guest RAM included: VmHWM at the sample, and wait4's" \
-	"ru_maxrss of the \`quiet\` boot runs (exec to exit). ${ROUNDS} rounds, alternating as above. MiB."
+	"ru_maxrss of the \`quiet\` boot runs (exec to exit). ${ROUNDS} round(s), alternating as above. MiB."
 echo
 echo "| measure, contender | median | min | max | QEMU ÷ ember (medians) | QEMU ÷ ember per round |"
 echo "|---|---|---|---|---|---|"
 table_rows mem other_rss_kib 1024 2 | sed 's/^| /| RSS without guest RAM: /'
+table_rows mem other_pss_kib 1024 2 | sed 's/^| /| Pss without guest RAM: /'
 table_rows mem guest_rss_kib 1024 1 | sed 's/^| /| guest RAM resident: /'
 table_rows mem hwm_kib 1024 1 | sed 's/^| /| peak RSS (VmHWM at the sample): /'
 table_rows boot maxrss_kib 1024 1 | sed 's/^| /| peak RSS of a boot run (ru_maxrss): /'

@@ -18,7 +18,9 @@
  *   guest_rss_kib Rss of the guest RAM: the anonymous mapping(s) exactly GUEST_MIB
  *                 MiB long (-g); guest_maps says how many there were (1 expected)
  *   other_rss_kib rss_kib - guest_rss_kib: the monitor's own memory
- *   hwm_kib       VmHWM (peak RSS so far), pss_kib  Pss summed
+ *   pss_kib, other_pss_kib  the same with Pss (shared pages divided among the
+ *                 processes that map them)
+ *   hwm_kib       VmHWM (peak RSS so far)
  * -k: SIGKILL the child once MARKER (and the sample, with -s) has been seen
  * instead of waiting for it to exit on its own (exit_ns then times the kill).
  * -t: SIGKILL after TIMEOUT_S seconds (default 120); status=timeout.
@@ -46,7 +48,7 @@
 
 struct sample {
 	bool done;
-	long long rss_kib, guest_rss_kib, pss_kib, hwm_kib;
+	long long rss_kib, guest_rss_kib, pss_kib, guest_pss_kib, hwm_kib;
 	int guest_maps;
 };
 
@@ -106,6 +108,8 @@ static void take_sample(pid_t pid, unsigned long long guest_bytes, struct sample
 				s->guest_rss_kib += kib;
 		} else if (sscanf(line, "Pss: %lld kB", &kib) == 1) {
 			s->pss_kib += kib;
+			if (in_guest)
+				s->guest_pss_kib += kib;
 		}
 	}
 	fclose(f);
@@ -268,9 +272,10 @@ int main(int argc, char **argv)
 	if (want_sample) {
 		if (smp.done)
 			printf(" rss_kib=%lld guest_rss_kib=%lld other_rss_kib=%lld pss_kib=%lld "
-			       "hwm_kib=%lld guest_maps=%d",
+			       "other_pss_kib=%lld hwm_kib=%lld guest_maps=%d",
 			       smp.rss_kib, smp.guest_rss_kib, smp.rss_kib - smp.guest_rss_kib,
-			       smp.pss_kib, smp.hwm_kib, smp.guest_maps);
+			       smp.pss_kib, smp.pss_kib - smp.guest_pss_kib, smp.hwm_kib,
+			       smp.guest_maps);
 		else
 			printf(" sample=none");
 	}
