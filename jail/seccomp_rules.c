@@ -77,6 +77,7 @@ const struct seccomp_rule seccomp_rules[] = {
 	ALLOW(VMM, preadv, "virtio-blk sync engine reads"),
 	ALLOW(VMM, pwritev, "virtio-blk sync engine writes"),
 	ALLOW(VMM, fdatasync, "virtio-blk FLUSH"),
+	ALLOW(VMM, fallocate, "virtio-blk DISCARD and WRITE_ZEROES (sync engine)"),
 	ALLOW(VMM, io_uring_enter, "virtio-blk async engine"),
 	ALLOW(VMM, timerfd_settime, "rate limiters and the metrics period"),
 	ALLOW(VMM, close, "PATCH /drives swaps files; teardown at exit"),
