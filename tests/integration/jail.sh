@@ -216,6 +216,14 @@ else
 	fail jail-no-new-privs "$why"
 fi
 
+# Every thread (event, API, vCPU) under exactly one filter, its own (jail/seccomp.c).
+seccomp_ok() { [ "$(field Seccomp "$1")" = 2 ] && [ "$(field Seccomp_filters "$1")" = 1 ]; }
+if why=$(all_threads "$jpid" seccomp_ok "Seccomp [$(field Seccomp "$S")] filters [$(field Seccomp_filters "$S")]"); then
+	pass jail-seccomp-every-thread
+else
+	fail jail-seccomp-every-thread "$why"
+fi
+
 ns_why=""
 for ns in mnt ipc uts; do
 	[ "$(readlink /proc/$jpid/ns/$ns)" != "$(readlink /proc/$$/ns/$ns)" ] ||
@@ -428,6 +436,8 @@ host_path=$(api PUT /boot-source "{\"kernel_image_path\": \"$(realpath "$GUEST")
 host_start=$(api PUT /actions '{"action_type": "InstanceStart"}')
 in_path=$(api PUT /boot-source '{"kernel_image_path": "/guest-min", "boot_args": "hello"}')
 in_start=$(api PUT /actions '{"action_type": "InstanceStart"}')
+# guest-min hello exits by itself; give it time on a busy machine before the TERM.
+for ((i = 0; i < 400; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.025; done
 stop "$pid" TERM
 out=$(tr -d '\r' <"$TMP/out")
 if [[ $host_path == 204* && $host_start == 400*"No such file"* && $in_path == 204* && $in_start == 204* ]] &&
