@@ -19,6 +19,7 @@
 
 #include "../lib/log.h"
 #include "../lib/metrics.h"
+#include "../lib/util.h"
 
 /* Only for finding what a thread needs: `make MUSL_CC="musl-gcc -DSECCOMP_DEFAULT=SCMP_ACT_LOG"`
    logs (dmesg, audit type 1326) instead of trapping. */
@@ -132,6 +133,7 @@ int seccomp_prepare(bool enabled, struct errbuf *e)
 		fputs("ember: seccomp filters are off (--no-seccomp): for debugging only\n", stderr);
 		return 0;
 	}
+	uint64_t t0 = monotonic_ns();
 	for (int k = 0; k < SECCOMP_THREAD_KINDS; k++) {
 		scmp_filter_ctx ctx = seccomp_build_ctx((enum seccomp_thread)k, e);
 		if (!ctx)
@@ -141,6 +143,9 @@ int seccomp_prepare(bool enabled, struct errbuf *e)
 		if (r < 0)
 			return -1;
 	}
+	log_info("seccomp: filters built in %llu us (BPF: vmm %u, api %u, vcpu %u instructions)",
+		 (unsigned long long)((monotonic_ns() - t0) / 1000), filters.prog[SECCOMP_VMM].len,
+		 filters.prog[SECCOMP_API].len, filters.prog[SECCOMP_VCPU].len);
 	return seccomp_install_handler(e);
 }
 
