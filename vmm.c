@@ -284,10 +284,7 @@ static const struct api_vmm_ops vmm_api_ops = {
 
 static void vmm_block_signals(sigset_t *set)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
+	vm_stop_signals(set);
 	/* Before any thread exists, so that every thread inherits the mask. */
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }

@@ -213,13 +213,18 @@ static void vm_on_signal(void *opaque, uint32_t events)
 	vm_request_stop(vm, 0);
 }
 
+void vm_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
 static int vm_watch_signals(struct vm *vm, struct errbuf *e)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	vm_stop_signals(&set);
 	/* Blocked before any vCPU thread exists, so they inherit the mask. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -127,6 +127,8 @@ bool vm_is_paused(const struct vm *vm);
 void vm_pause_init(struct vm *vm);
 /* Wakes parked vCPUs so they see the stop; called once stopping is set. */
 void vm_pause_wake_for_stop(struct vm *vm);
+/* The signals that end a VM cleanly (SIGINT, SIGTERM, SIGHUP), read through a signalfd. */
+void vm_stop_signals(sigset_t *set);
 /* vm_run's start gate (see pause.c): true when it closed the gate, false when the VM
    was paused already. */
 bool vm_hold_vcpus(struct vm *vm);
