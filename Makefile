@@ -29,7 +29,7 @@ COMMON_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -fno-common $(WARNINGS)
 MUSL_CC     := musl-gcc
 MUSL_CFLAGS := $(COMMON_CFLAGS) -O2 -isystem $(DEPS)/include
 MUSL_LIBS   := -L$(DEPS)/lib -lseccomp -lcap-ng -ljansson -lhttp_parser -luring -lpthread
-MUSL_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/musl/%.o)
+MUSL_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/musl/%.o) $(BUILD)/musl/jail/seccomp_bpf.o
 
 # The checking build: glibc with AddressSanitizer and UBSan, same warnings.
 ASAN_CC     := gcc
@@ -40,8 +40,8 @@ ASAN_CFLAGS := $(COMMON_CFLAGS) -O1 -fsanitize=address,undefined \
 # liburing.a). jansson uses stdio and locales, so the glibc build takes Debian's own.
 ASAN_LIBS   := -L$(DEPS)/lib -luring -lhttp_parser -l:libjansson.so -l:libseccomp.so -l:libcap-ng.so \
 	-lpthread
-ASAN_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/asan/%.o)
-ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
+ASAN_OBJS   := $(EMBER_SRCS:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/jail/seccomp_bpf.o
+ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/jail/seccomp_bpf.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
@@ -71,6 +71,25 @@ $(BUILD)/musl/%.o: %.c $(DEPS)/.stamp
 $(BUILD)/ember: $(MUSL_OBJS)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(MUSL_CC) -static -o $@ $(MUSL_OBJS) $(MUSL_LIBS)
+
+# The seccomp filters are compiled to BPF at build time (jail/seccomp_gen.c), once per C
+# library since the table has glibc-only rows: ember builds no filter when it starts.
+SECCOMP_GEN_SRCS := jail/seccomp_gen.c jail/seccomp_rules.c
+$(BUILD)/musl/seccomp-gen: $(SECCOMP_GEN_SRCS) jail/seccomp.h $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $(SECCOMP_GEN_SRCS) $(MUSL_LIBS)
+$(BUILD)/asan/seccomp-gen: $(SECCOMP_GEN_SRCS) jail/seccomp.h $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	$(Q)$(ASAN_CC) $(COMMON_CFLAGS) -isystem $(DEPS)/include -o $@ $(SECCOMP_GEN_SRCS) \
+		-l:libseccomp.so
+$(BUILD)/%/jail/seccomp_bpf.c: $(BUILD)/%/seccomp-gen
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  GEN     $@')
+	$(Q)$< $@
+$(BUILD)/musl/jail/seccomp_bpf.o: $(BUILD)/musl/jail/seccomp_bpf.c
+	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -I. -c -o $@ $<
+$(BUILD)/asan/jail/seccomp_bpf.o: $(BUILD)/asan/jail/seccomp_bpf.c
+	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -I. -c -o $@ $<
 
 # ember with test-only hooks (tests/hooks/: a port that makes a thread break its
 # seccomp filter); the tests use it, nobody ships it.

@@ -1,7 +1,7 @@
 /*
- * Builds the per-thread filters of seccomp_rules.c once, as BPF programs kept in
- * memory, so that a thread locks itself down with one syscall and no allocation; and
- * turns a forbidden syscall into a log line, a metric and status 148.
+ * Installs the per-thread filters that seccomp-gen compiled from seccomp_rules.c at
+ * build time (a thread locks itself down with one syscall and no allocation), and turns
+ * a forbidden syscall into a log line, a metric and status 148.
  */
 #include "seccomp.h"
 
@@ -19,18 +19,8 @@
 
 #include "../lib/log.h"
 #include "../lib/metrics.h"
-#include "../lib/util.h"
 
-/* Only for finding what a thread needs: `make MUSL_CC="musl-gcc -DSECCOMP_DEFAULT=SCMP_ACT_LOG"`
-   logs (dmesg, audit type 1326) instead of trapping. */
-#ifndef SECCOMP_DEFAULT
-#define SECCOMP_DEFAULT SCMP_ACT_TRAP
-#endif
-
-static struct {
-	bool enabled;
-	struct sock_fprog prog[SECCOMP_THREAD_KINDS];
-} filters;
+static bool enabled;
 
 static const char *const thread_names[SECCOMP_THREAD_KINDS] = {
 	[SECCOMP_VMM] = "vmm", [SECCOMP_API] = "api", [SECCOMP_VCPU] = "vcpu",
@@ -39,48 +29,6 @@ static const char *const thread_names[SECCOMP_THREAD_KINDS] = {
 const char *seccomp_thread_name(enum seccomp_thread kind)
 {
 	return kind < SECCOMP_THREAD_KINDS ? thread_names[kind] : "?";
-}
-
-/* The kind's rows as a libseccomp context whose default is SIGSYS. */
-static scmp_filter_ctx seccomp_build_ctx(enum seccomp_thread kind, struct errbuf *e)
-{
-	scmp_filter_ctx ctx = seccomp_init(SECCOMP_DEFAULT);
-	if (!ctx)
-		return errf(e, "seccomp: out of memory"), NULL;
-	for (size_t i = 0; i < seccomp_nrules; i++) {
-		const struct seccomp_rule *r = &seccomp_rules[i];
-		if (!(r->threads & (1u << kind)))
-			continue;
-		int err = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r->nr, r->nargs, r->args);
-		if (err < 0) {
-			seccomp_release(ctx);
-			return errf(e, "seccomp: %s filter, rule %s (%s): %s", thread_names[kind],
-				    r->name, r->why, strerror(-err)), NULL;
-		}
-	}
-	return ctx;
-}
-
-/* libseccomp 2.5 exports BPF only to an fd: through a memfd into memory we own. */
-static int seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, struct errbuf *e)
-{
-	int fd = memfd_create("ember-seccomp", MFD_CLOEXEC);
-	if (fd < 0)
-		return errf(e, "seccomp: memfd_create: %s", strerror(errno));
-	int err = seccomp_export_bpf(ctx, fd);
-	off_t len = lseek(fd, 0, SEEK_END);
-	struct sock_filter *code = len > 0 ? malloc((size_t)len) : NULL;
-	if (err < 0 || len <= 0 || len % (off_t)sizeof(*code) || !code ||
-	    pread(fd, code, (size_t)len, 0) != len) {
-		free(code);
-		close(fd);
-		return errf(e, "seccomp: cannot export the filter: %s",
-			    err < 0 ? strerror(-err) : "short or empty program");
-	}
-	close(fd);
-	out->filter = code;
-	out->len = (unsigned short)(len / (off_t)sizeof(*code));
-	return 0;
 }
 
 /* Async-signal-safe decimal, for the handler. */
@@ -126,39 +74,29 @@ static int seccomp_install_handler(struct errbuf *e)
 	return 0;
 }
 
-int seccomp_prepare(bool enabled, struct errbuf *e)
+int seccomp_prepare(bool on, struct errbuf *e)
 {
-	filters.enabled = enabled;
-	if (!enabled) {
+	enabled = on;
+	if (!on) {
 		fputs("ember: seccomp filters are off (--no-seccomp): for debugging only\n", stderr);
 		return 0;
 	}
-	uint64_t t0 = monotonic_ns();
-	for (int k = 0; k < SECCOMP_THREAD_KINDS; k++) {
-		scmp_filter_ctx ctx = seccomp_build_ctx((enum seccomp_thread)k, e);
-		if (!ctx)
-			return -1;
-		int r = seccomp_export(ctx, &filters.prog[k], e);
-		seccomp_release(ctx);
-		if (r < 0)
-			return -1;
-	}
-	log_info("seccomp: filters built in %llu us (BPF: vmm %u, api %u, vcpu %u instructions)",
-		 (unsigned long long)((monotonic_ns() - t0) / 1000), filters.prog[SECCOMP_VMM].len,
-		 filters.prog[SECCOMP_API].len, filters.prog[SECCOMP_VCPU].len);
+	log_debug("seccomp: BPF of %u (vmm), %u (api), %u (vcpu) instructions",
+		  seccomp_programs[SECCOMP_VMM].len, seccomp_programs[SECCOMP_API].len,
+		  seccomp_programs[SECCOMP_VCPU].len);
 	return seccomp_install_handler(e);
 }
 
 int seccomp_lock_thread(enum seccomp_thread kind, struct errbuf *e)
 {
-	if (!filters.enabled || kind >= SECCOMP_THREAD_KINDS)
+	if (!enabled || kind >= SECCOMP_THREAD_KINDS)
 		return 0;
 	/* no_new_privs is what lets an unprivileged process install a filter; the jail sets
 	   it too, for the whole process. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return errf(e, "seccomp: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	/* Without SECCOMP_FILTER_FLAG_TSYNC: this thread only (and threads it creates). */
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filters.prog[kind]) < 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_programs[kind]) < 0)
 		return errf(e, "seccomp: %s filter: %s", thread_names[kind], strerror(errno));
 	return 0;
 }

@@ -1,9 +1,9 @@
 /*
  * Per-thread seccomp filters. Each kind of thread (the event/VMM thread, the API
- * thread, the vCPU threads) gets its own allow-list, in jail/seccomp_rules.c, built
- * into BPF once by seccomp_prepare() on the main thread and installed by each thread
- * on itself with seccomp_lock_thread(): as late as possible, after that thread's setup
- * and before it serves the first API request or runs the first guest instruction.
+ * thread, the vCPU threads) gets its own allow-list, in jail/seccomp_rules.c, compiled
+ * into BPF at build time (seccomp_gen.c) and installed by each thread on itself with
+ * seccomp_lock_thread(): as late as possible, after that thread's setup and before it
+ * serves the first API request or runs the first guest instruction.
  *
  * A forbidden syscall raises SIGSYS; the handler logs the syscall, counts it in the
  * `seccomp` metric, writes a last metrics line and ends the process with status 148.
@@ -11,6 +11,7 @@
 #ifndef EMBER_JAIL_SECCOMP_H
 #define EMBER_JAIL_SECCOMP_H
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,12 +43,14 @@ struct seccomp_rule {
 extern const struct seccomp_rule seccomp_rules[];
 extern const size_t seccomp_nrules;
 
+/* The rows compiled to BPF at build time (seccomp_gen.c), one program per kind. */
+extern const struct sock_fprog seccomp_programs[SECCOMP_THREAD_KINDS];
+
 const char *seccomp_thread_name(enum seccomp_thread kind);
 
 /*
- * Builds every thread kind's filter and installs the SIGSYS handler; with enabled
- * false, it only says on stderr that filters are off. Once, before any filtered thread
- * starts.
+ * Installs the SIGSYS handler and arms seccomp_lock_thread; with enabled false, it only
+ * says on stderr that filters are off. Once, before any filtered thread starts.
  */
 int seccomp_prepare(bool enabled, struct errbuf *e);
 
