@@ -1,7 +1,8 @@
 #!/bin/sh
 # L2 side of tests/nested/test-blk-root.sh, /tests/blk.sh in the L2 root
 # (run by l2-init with l2test=run:/tests/blk.sh). Parameters from the kernel
-# command line, each step only when its parameter is given:
+# command line, each step only when its parameter is given, in this order:
+#   blk_sum=vdX[,vdY...]          print each drive's sha256 (before any write)
 #   blk_token=T [blk_file=/PATH]  write T into PATH (default /ember-token) on
 #                                 the root file system, then sync
 #   blk_ro=vdX                    a drive given read-only: print its sha256,
@@ -27,6 +28,12 @@ for b in /sys/block/vd*; do
   [ -e "$b" ] || continue
   say "${b##*/} sectors=$(cat "$b/size") ro=$(cat "$b/ro") dev=$(cat "$b/dev")"
 done
+
+if sums=$(arg blk_sum); then
+  for d in $(echo "$sums" | tr , ' '); do
+    say "$d sha256=$(sha "/dev/$d")"
+  done
+fi
 
 if token=$(arg blk_token); then
   f=$(arg blk_file) || f=/ember-token

@@ -6,8 +6,9 @@
 #
 # Inputs (environment, defaults relative to the repository root):
 #   EMBER        build/ember
-#   L2_VMLINUX   build/guest-kernel/vmlinux
-#   L2_BZIMAGE   build/guest-kernel/bzImage
+#   L2_VMLINUX   build/guest-kernel/vmlinux (DIR/guest-kernel/vmlinux when
+#                EMBER is DIR/ember and that exists)
+#   L2_BZIMAGE   build/guest-kernel/bzImage (likewise)
 #   L2_INITRD    build/nested/l2-initrd.cpio.gz (built when missing/stale)
 #   L2_MEM       L2 memory in MiB passed to ember --mem (default 256)
 #   NESTED_TIMEOUT  seconds per QEMU run (default 300)
@@ -22,8 +23,12 @@ NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$NESTED_DIR/../.." && pwd)
 cd "$ROOT" || exit 1
 EMBER=${EMBER:-build/ember}
-L2_VMLINUX=${L2_VMLINUX:-build/guest-kernel/vmlinux}
-L2_BZIMAGE=${L2_BZIMAGE:-build/guest-kernel/bzImage}
+# The L2 kernel of ember's own build directory (EMBER=build-x/ember: build-x's
+# guest-kernel/, from make BUILD=build-x guest-kernel) when there is one.
+L2_KDIR=build/guest-kernel
+[ -f "$(dirname "$EMBER")/guest-kernel/vmlinux" ] && L2_KDIR=$(dirname "$EMBER")/guest-kernel
+L2_VMLINUX=${L2_VMLINUX:-$L2_KDIR/vmlinux}
+L2_BZIMAGE=${L2_BZIMAGE:-$L2_KDIR/bzImage}
 L2_MEM=${L2_MEM:-256}
 NESTED_TIMEOUT=${NESTED_TIMEOUT:-300}
 NESTED_WATCHDOG=${NESTED_WATCHDOG:-150}

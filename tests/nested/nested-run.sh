@@ -14,9 +14,16 @@
 #                      and $NESTED_DISKN in hooks, e.g. /dev/vda. Writes land
 #                      in FILE (inspect it after the run); ",ro" makes QEMU
 #                      refuse them (L1 sees a read-only disk)
-#   --tap NAME[=ADDR/PREFIX]  create a persistent TAP NAME in L1 (tun module),
-#                      give it ADDR (e.g. tap0=10.0.2.1/24) and bring it up
-#                      before ember starts; repeatable. ember: --net tap=NAME
+#   --tap NAME[=ADDR/PREFIX][,user=UID[:GID]]  create a persistent TAP NAME
+#                      in L1 (tun module), give it ADDR (e.g. tap0=10.0.2.1/24)
+#                      and bring it up before ember starts; repeatable. ember:
+#                      --net tap=NAME. user=: the TAP belongs to UID (and group
+#                      GID), as with "ip tuntap add ... user UID": what a
+#                      jailed ember needs (a static helper, l1-tap-owner.c,
+#                      built with musl-gcc or cc -static, does it in L1)
+#   --l1-switch-root   l1-init first copies the initramfs onto a tmpfs and
+#                      switch_roots into it: pivot_root (ember --jail) cannot
+#                      leave an initramfs root
 #   --watchdog SECS    if ember runs longer than SECS in L1, print each of its
 #                      threads' state and kernel stack, then SIGTERM it
 #                      (SIGKILL 3 s later): a hang ends in seconds, not at
@@ -66,6 +73,7 @@ kvm_check=0
 l1_dmesg=0
 keep=${NESTED_KEEP:-0}
 stdin=0
+switch_root=0
 files=()
 disks=()
 taps=()
@@ -79,6 +87,7 @@ while [ $# -gt 0 ]; do
     --file) files+=("$2"); shift 2 ;;
     --disk) disks+=("$2"); shift 2 ;;
     --tap) taps+=("$2"); shift 2 ;;
+    --l1-switch-root) switch_root=1; shift ;;
     --l1-hook) hooks+=("$2"); shift 2 ;;
     --watchdog) watchdog=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
@@ -228,13 +237,36 @@ for d in "${disks[@]}"; do
   n=$((n + 1))
 done
 [ ${#disks[@]} -gt 0 ] || rm "$pl/l1.disks"
+# "NAME ADDR|- UID[:GID]|-" per TAP.
 if [ ${#taps[@]} -gt 0 ]; then
   for t in "${taps[@]}"; do
-    name=${t%%=*} addr=
-    [ "$name" = "$t" ] || addr=${t#*=}
+    spec=${t%%,*} user=-
+    if [ "$spec" != "$t" ]; then
+      case ${t#*,} in
+        user=[0-9]*) user=${t#*,user=} ;;
+        *) die "--tap: unknown option in '$t' (NAME[=ADDR/PREFIX][,user=UID[:GID]])" ;;
+      esac
+      case $user in *[!0-9:]*|*:*:*|*:|:*) die "--tap: user=UID[:GID] wanted in '$t'" ;; esac
+    fi
+    name=${spec%%=*} addr=-
+    [ "$name" = "$spec" ] || addr=${spec#*=}
     case $name in ''|*[!A-Za-z0-9_.-]*) die "--tap: bad interface name in '$t'" ;; esac
     [ ${#name} -le 15 ] || die "--tap: interface name '$name' longer than 15"
-    echo "$name $addr" >>"$pl/l1.taps"
+    [ -n "$addr" ] || addr=-
+    echo "$name $addr $user" >>"$pl/l1.taps"
+    if [ "$user" != - ] && [ ! -e "$pl/l1/tap-owner" ]; then
+      # Built once per source and compiler, kept in $work.
+      cc=$(command -v musl-gcc || command -v cc) || die "--tap user=: no musl-gcc or cc"
+      src=$here/l1-tap-owner.c
+      bin=$work/l1-tap-owner-$( { sha256sum "$src" | cut -d' ' -f1; echo "$cc"; } |
+                                sha256sum | cut -c1-16)
+      if [ ! -x "$bin" ]; then
+        "$cc" -static -Os -o "$bin.tmp.$$" "$src" || die "building $src failed"
+        mv "$bin.tmp.$$" "$bin"
+      fi
+      mkdir -p "$pl/l1"
+      cp "$bin" "$pl/l1/tap-owner"
+    fi
   done
 fi
 n=0
@@ -251,6 +283,7 @@ case $watchdog in
 esac
 [ $l1_dmesg = 0 ] || : >"$pl/nested.dmesg"
 [ $stdin = 0 ] || : >"$pl/ember.stdin"
+[ $switch_root = 0 ] || : >"$pl/l1.switch_root"
 : >"$pl/ember.args"
 for a in "${ember_args[@]}"; do
   case $a in *$'\n'*) die "ember argument with a newline is not supported" ;; esac
