@@ -48,3 +48,22 @@ expect() {
 		pass "$name"
 	fi
 }
+
+# start_idle ARGS...: ember in the background (ember itself, no timeout(1) in between,
+# so a signal reaches it directly); idle.max_ms ends the guest if a case loses track.
+start_idle() {
+	: >"$TMP/out" # before the fork: wait_for may read it before the child opens it
+	"$EMBER" --kernel "$GUEST" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+}
+
+# wait_for PATTERN SECONDS: until the serial output has a line matching PATTERN.
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		tr -d '\r' <"$TMP/out" | grep -qE "$1" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}

@@ -57,17 +57,6 @@ start_jailed() {
 	pids+=("$pid")
 }
 
-# wait_for PATTERN SECONDS: until the serial output has a line matching PATTERN.
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		tr -d '\r' <"$TMP/out" | grep -qE "$1" && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 # stop PID [SIG]: signal, wait up to 5 s (then SIGKILL); sets rc.
 stop() {
 	local p=$1 i

@@ -10,22 +10,6 @@ require_kvm
 TEST_BIN=$(dirname "$EMBER")/ember-test
 TRIGGER_PORT=1516 # 0x5ec, tests/hooks/seccomp_trigger.c
 
-start_idle() {
-	: >"$TMP/out"
-	"$EMBER" --kernel "$GUEST" "$@" </dev/null >"$TMP/out" 2>"$TMP/err" &
-	pid=$!
-}
-
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		tr -d '\r' <"$TMP/out" | grep -qE "$1" && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 stop_idle() {
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid"
