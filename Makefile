@@ -110,8 +110,15 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(ASAN_LIB_OBJS)
 
 -include $(MUSL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
 
+# Without a usable /dev/kvm, guest-min boots inside the KVM box (scripts/kvm-box.sh:
+# nested KVM under QEMU TCG); build/ember itself never falls back to emulation.
 run: all
-	$(BUILD)/ember --kernel $(GUEST_MIN) --cmdline hello
+	@if scripts/kvm-box.sh --host-kvm; then \
+		$(BUILD)/ember --kernel $(GUEST_MIN) --cmdline hello; \
+	else \
+		echo "make run: this machine has no usable /dev/kvm: booting guest-min inside the KVM box (nested KVM under QEMU TCG, slower)"; \
+		scripts/kvm-box.sh -- $(BUILD)/ember --kernel $(GUEST_MIN) --cmdline hello; \
+	fi
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests

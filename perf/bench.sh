@@ -10,7 +10,17 @@
 #        BUILD_DIR/guest-min, BUILD_DIR/perf/{floor,coldstart,irqchip_cost}: make bench)
 # The scripts' settings (BENCH_COLD_ROUNDS, BENCH_RATE_SECONDS, BENCH_ROUNDS, ...) pass
 # through; BENCH_SKIP="nested" leaves out the nested Linux part. See perf/README.md.
+#
+# Without a usable /dev/kvm (scripts/kvm-box.sh --host-kvm) the benchmarks that need
+# one (start-up, rate, memory, irqchip_cost, virtio) run inside the KVM box, floor,
+# ember and QEMU microvm all in the same L1: `perf/bench.sh --kvm BUILD_DIR OUT_DIR`
+# there writes their sections to OUT_DIR. The nested Linux part boots its own L1 here.
 set -u
+kvm_only=
+if [[ ${1:-} == --kvm ]]; then
+	kvm_only=$3
+	shift
+fi
 BUILD=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 out=$here/RESULTS.md
@@ -37,7 +47,18 @@ machine() {
 	if grep -qw hypervisor /proc/cpuinfo; then
 		echo "It is itself a virtual machine (CPUID hypervisor bit)."
 	fi
-	if [[ -d /sys/module/kvm_pvm ]]; then
+	if [[ -n ${boxed:-} ]]; then
+		kvm="This machine has no usable \`/dev/kvm\`: **these benchmarks ran nested**. The floor, ember"
+		kvm+=" and QEMU microvm (start-up, rate, memory, irqchip, virtio) ran side by side inside the KVM"
+		kvm+=" box (\`scripts/kvm-box.sh\`): an L1 Linux under QEMU TCG, an emulated AMD CPU with SVM"
+		kvm+=" and NPT, whose \`/dev/kvm\` is kvm_amd with nested=1 ($(cat "$kvm_dir/l1.txt" 2>/dev/null))."
+		kvm+=" Still meaningful there: memory (Rss, Pss, peak RSS), sizes, and the order of"
+		kvm+=" the contenders. Only indicative: every time ratio. Under TCG each guest exit costs"
+		kvm+=" an emulated world switch in L1, so exit-heavy work (serial output, MMIO, port I/O)"
+		kvm+=" weighs far more than on hardware, and the floor, which makes almost no exits, looks"
+		kvm+=" far faster than the monitors; rates and MB/s are orders of magnitude below hardware."
+		kvm+=" Absolute times mean nothing."
+	elif [[ -d /sys/module/kvm_pvm ]]; then
 		kvm="\`/dev/kvm\` is kvm-pvm, a software-nested hypervisor (PVM): every guest exit,"
 		kvm+=" port or MMIO access is slow and a guest runs close to one instruction per"
 		kvm+=" microsecond, so absolute figures are far below hardware KVM's."
@@ -92,7 +113,7 @@ nested() {
 # after the machine's description in RESULTS.md.
 chart() {
 	step "chart: perf/plot.sh"
-	if "$here/plot.sh" "$tmp/plot.dat" "$tmp/results.svg" "$(date -u '+%Y-%m-%d'), $(nproc) CPUs"; then
+	if "$here/plot.sh" "$kvm_dir/plot.dat" "$tmp/results.svg" "$(date -u '+%Y-%m-%d'), $(nproc) CPUs"; then
 		return 0
 	fi
 	rm -f "$tmp/results.svg"
@@ -102,12 +123,12 @@ chart() {
 summary_block() {
 	echo "## Summary"
 	echo
-	if [[ -s $tmp/summary ]]; then
+	if [[ -s $kvm_dir/summary ]]; then
 		echo "Medians of this run (details in the sections below); \"vs\" compares ember with the floor and with QEMU microvm, all booting guest-min."
 		echo
 		echo "| measure | floor | ember | QEMU microvm | ember vs floor | ember vs QEMU |"
 		echo "|---|---|---|---|---|---|"
-		cat "$tmp/summary"
+		cat "$kvm_dir/summary"
 		echo
 	else
 		echo "(no summary: the start-up benchmarks did not run)"
@@ -121,16 +142,42 @@ summary_block() {
 	echo
 }
 
-step "start: $BUILD"
-machine >"$tmp/machine.md"
-cat "$tmp/machine.md"
-{
+# The benchmarks that need /dev/kvm; plot data and summary rows into $1.
+kvm_benchmarks() {
 	step "cold start, creation rate, memory: perf/startup_bench.sh"
-	BENCH_PLOT_DATA=$tmp/plot.dat BENCH_SUMMARY=$tmp/summary "$here/startup_bench.sh" "$BUILD"
+	BENCH_PLOT_DATA=$1/plot.dat BENCH_SUMMARY=$1/summary "$here/startup_bench.sh" "$BUILD"
 	step "irqchip_cost"
 	irqchip
 	step "virtio devices: perf/virtio_bench.sh"
 	"$here/virtio_bench.sh" "$BUILD"
+}
+
+# In the KVM box: the KVM benchmarks' sections, plot data and summary into $kvm_only.
+if [[ -n $kvm_only ]]; then
+	echo "$(nproc) vCPUs, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)" >"$kvm_only/l1.txt"
+	kvm_benchmarks "$kvm_only" >"$kvm_only/kvm.md"
+	exit 0
+fi
+
+boxed= kvm_dir=$tmp
+if ! "$here/../scripts/kvm-box.sh" --host-kvm; then
+	boxed=1
+	kvm_dir=$BUILD/bench-box # in the checkout: the box shares it
+	rm -rf "$kvm_dir"
+	mkdir -p "$kvm_dir"
+	step "no usable /dev/kvm here: the KVM benchmarks run in the KVM box (scripts/kvm-box.sh)"
+	"$here/../scripts/kvm-box.sh" --timeout 5400 -- "$here/bench.sh" --kvm "$BUILD" "$kvm_dir" >&2 ||
+		step "the KVM box ended with status $?"
+fi
+step "start: $BUILD"
+machine >"$tmp/machine.md"
+cat "$tmp/machine.md"
+{
+	if [[ -n $boxed ]]; then
+		cat "$kvm_dir/kvm.md" 2>/dev/null || printf '## KVM benchmarks\n\n(none: the KVM box failed, see stderr)\n\n'
+	else
+		kvm_benchmarks "$tmp"
+	fi
 	nested
 } | tee "$tmp/body.md"
 chart

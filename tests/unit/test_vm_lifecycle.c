@@ -438,6 +438,15 @@ static int get_dirty_log(uint8_t *bitmap)
 	return ioctl(vm.vm_fd, KVM_GET_DIRTY_LOG, &log);
 }
 
+/* A page the spin guest touches: its page tables (the walker sets their accessed and
+ * dirty bits), its code, its counters. */
+static bool spin_touches(uint64_t page)
+{
+	uint64_t gpa = page * 4096;
+	return (gpa >= LAYOUT_PML4 && gpa < LAYOUT_PD + 4 * 4096) || gpa == SPIN_ENTRY ||
+	       gpa == COUNTERS;
+}
+
 Test(vm_memory, dirty_log_holds_the_page_the_guest_writes)
 {
 	static uint8_t bitmap[16 * MIB / 4096 / 8];
@@ -448,9 +457,13 @@ Test(vm_memory, dirty_log_holds_the_page_the_guest_writes)
 	cr_assert_eq(get_dirty_log(bitmap), 0, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
 	uint64_t page = COUNTERS / 4096;
 	cr_assert(bitmap[page / 8] & (1u << (page % 8)), "the counter page is not marked dirty");
-	/* The code page is only read: clean. */
-	uint64_t code = SPIN_ENTRY / 4096;
-	cr_assert_not(bitmap[code / 8] & (1u << (code % 8)), "the code page is marked dirty");
+	/* Nothing the guest never touched. (Whether its code page, only fetched, is clean
+	 * is the CPU's business: hardware leaves it clean, QEMU TCG's emulated nested
+	 * paging in the KVM box marks it dirty.) */
+	for (uint64_t p = 0; p < sizeof(bitmap) * 8; p++)
+		cr_assert(!(bitmap[p / 8] & (1u << (p % 8))) || spin_touches(p),
+			  "page %#llx is marked dirty, the guest never touched it",
+			  (unsigned long long)(p * 4096));
 }
 
 Test(vm_memory, no_dirty_log_unless_asked)
