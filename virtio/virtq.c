@@ -52,11 +52,16 @@ bool virtq_enable(struct virtq *q, const struct guest_mem *mem, uint16_t max, bo
 	return true;
 }
 
-/* One descriptor, copied out of guest memory exactly once. */
-static struct virtq_desc virtq_read_desc(const struct virtq_desc *d)
+/*
+ * Entry idx of a descriptor table, copied out of guest memory exactly once. The table
+ * is a byte pointer on purpose: an indirect table may start at any address (the spec
+ * gives it no alignment; Linux's kmalloc with SLOB gives 8 bytes), and a read through a
+ * misaligned struct virtq_desc pointer is undefined behaviour, whatever x86 tolerates.
+ */
+static struct virtq_desc virtq_read_desc(const uint8_t *table, uint16_t idx)
 {
 	struct virtq_desc copy;
-	memcpy(&copy, d, sizeof(copy));
+	memcpy(&copy, table + (size_t)idx * sizeof(copy), sizeof(copy));
 	/* The guest can rewrite the table under us: the compiler must not re-read it. */
 	__asm__ volatile("" ::: "memory");
 	return copy;
@@ -86,7 +91,7 @@ static bool virtq_add_segment(struct virtq *q, struct virtq_chain *c, const stru
 	return true;
 }
 
-static bool virtq_walk(struct virtq *q, const struct virtq_desc *table, uint32_t table_len,
+static bool virtq_walk(struct virtq *q, const uint8_t *table, uint32_t table_len,
 		       uint16_t first, bool in_indirect, struct virtq_chain *c);
 
 static bool virtq_walk_indirect(struct virtq *q, const struct virtq_desc *d,
@@ -99,9 +104,14 @@ static bool virtq_walk_indirect(struct virtq *q, const struct virtq_desc *d,
 	if (d->len == 0 || d->len % sizeof(struct virtq_desc) ||
 	    d->len / sizeof(struct virtq_desc) > VIRTQ_MAX_CHAIN)
 		return virtq_fail(q, "indirect table length is not 16 x (1..256)");
-	const struct virtq_desc *table = guest_mem_at(q->mem, d->addr, d->len);
-	if (!table || (d->addr & 15))
-		return virtq_fail(q, "indirect table outside guest RAM or misaligned");
+	/*
+	 * 2.7.5.3 lets the table be "anywhere in memory": no alignment is asked (16 is the
+	 * main descriptor table's, 2.7), only that every byte of it is RAM of one region.
+	 */
+	const uint8_t *table = guest_mem_at(q->mem, d->addr, d->len);
+	if (!table)
+		return virtq_fail(q, "indirect table outside guest RAM (past its end, in the "
+				     "MMIO gap, or wrapping)");
 	return virtq_walk(q, table, d->len / sizeof(struct virtq_desc), 0, true, c);
 }
 
@@ -109,7 +119,7 @@ static bool virtq_walk_indirect(struct virtq *q, const struct virtq_desc *d,
  * Follows NEXT links from first in table. Each step costs one unit of a budget the
  * size of the table, so a cycle ends as an error instead of a hang.
  */
-static bool virtq_walk(struct virtq *q, const struct virtq_desc *table, uint32_t table_len,
+static bool virtq_walk(struct virtq *q, const uint8_t *table, uint32_t table_len,
 		       uint16_t first, bool in_indirect, struct virtq_chain *c)
 {
 	uint32_t budget = table_len;
@@ -119,7 +129,7 @@ static bool virtq_walk(struct virtq *q, const struct virtq_desc *table, uint32_t
 			return virtq_fail(q, "descriptor index beyond the table");
 		if (budget-- == 0)
 			return virtq_fail(q, "descriptor chain longer than its table (a loop?)");
-		struct virtq_desc d = virtq_read_desc(&table[idx]);
+		struct virtq_desc d = virtq_read_desc(table, idx);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			if (in_indirect)
 				return virtq_fail(q, "indirect descriptor inside an indirect table");
@@ -149,7 +159,7 @@ int virtq_pop_chain(struct virtq *q, struct virtq_chain *c)
 	c->head = head;
 	c->nout = c->nin = 0;
 	c->out_len = c->in_len = 0;
-	if (!virtq_walk(q, q->desc, q->size, head, false, c))
+	if (!virtq_walk(q, (const uint8_t *)q->desc, q->size, head, false, c))
 		return -1;
 	q->last_avail++;
 	return 1;

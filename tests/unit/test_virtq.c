@@ -23,13 +23,19 @@ static struct virtq_desc *desc;
 static struct virtq_avail *avail;
 static struct virtq_used *used;
 
-static void setup(void)
+/* A guest of size bytes of RAM with the rings at DESC, AVAIL and USED. */
+static void setup_ram(uint64_t size)
 {
-	gm_setup(&gm, RAM);
+	gm_setup(&gm, size);
 	desc = gm_ptr(&gm, DESC, 16 * VIRTQ_MAX_SIZE);
 	avail = gm_ptr(&gm, AVAIL, 6 + 2 * VIRTQ_MAX_SIZE);
 	used = gm_ptr(&gm, USED, 6 + 8 * VIRTQ_MAX_SIZE);
 	memset(&c, 0, sizeof(c));
+}
+
+static void setup(void)
+{
+	setup_ram(RAM);
 }
 
 static void teardown(void)
@@ -55,6 +61,14 @@ static void set_desc(struct virtq_desc *table, unsigned i, uint64_t addr, uint32
 		     uint16_t flags, uint16_t next)
 {
 	table[i] = (struct virtq_desc){ .addr = addr, .len = len, .flags = flags, .next = next };
+}
+
+/* The same for a table at any guest address: copied bytewise, since it may be misaligned. */
+static void put_desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
+{
+	struct virtq_desc d = { .addr = addr, .len = len, .flags = flags, .next = next };
+	memcpy(gm_ptr(&gm, table + i * sizeof(d), sizeof(d)), &d, sizeof(d));
 }
 
 /* The driver makes head available: ring slot, then the index. */
@@ -882,14 +896,115 @@ Test(virtq, indirect_table_address_wraps)
 	assert_broken("indirect table outside guest RAM");
 }
 
-Test(virtq, indirect_table_misaligned)
+#define ITABLE_LEN (3 * 16)
+
+/* A ring just reset and enabled, whose only chain is slot 0: the table of 3 at table. */
+static void offer_table_ref(uint64_t table)
 {
+	memset(avail, 0, 6 + 2 * VIRTQ_MAX_SIZE);
+	memset(used, 0, 6 + 8 * VIRTQ_MAX_SIZE);
 	ring_init(QSZ, false, true);
-	struct virtq_desc *t = gm_ptr(&gm, TABLE, 32);
-	memset(t, 0, 32);
-	set_desc(desc, 0, TABLE + 8, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(desc, 0, table, ITABLE_LEN, VIRTQ_DESC_F_INDIRECT, 0);
 	offer(0);
-	assert_broken("misaligned");
+}
+
+/*
+ * The same, with the table written first: 16 readable bytes, then 64 and 1 writable
+ * ones, at odd addresses too (buffers need no alignment either), NEXT links scattered.
+ */
+static void offer_indirect_at(uint64_t table)
+{
+	put_desc(table, 0, BUF + 3, 16, VIRTQ_DESC_F_NEXT, 2);
+	put_desc(table, 2, BUF + 0x201, 64, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	put_desc(table, 1, BUF + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
+	offer_table_ref(table);
+}
+
+/* The device took exactly the chain offer_indirect_at wrote, from the table at table. */
+static void assert_indirect_taken(uint64_t table)
+{
+	cr_assert_eq(virtq_pop_chain(&q, &c), 1, "table at 0x%llx refused: %s",
+		     (unsigned long long)table, q.error ? q.error : "");
+	cr_assert_eq(c.head, 0);
+	cr_assert_eq(c.nout, 1, "readable segments");
+	cr_assert_eq(c.nin, 2, "writable segments");
+	cr_assert_eq(c.out_len, 16);
+	cr_assert_eq(c.in_len, 65);
+	assert_iov(0, BUF + 3, 16);
+	assert_iov(1, BUF + 0x201, 64);
+	assert_iov(2, BUF + 0x400, 1);
+}
+
+/*
+ * 2.7.5.3: the driver can store the table "anywhere in memory"; only the descriptor
+ * table proper must be 16-byte aligned (2.7). Linux 6.1 with SLOB hands out 8-byte
+ * aligned kmalloc memory for its tables: refusing them hung the guest at its first read.
+ */
+Test(virtq, indirect_table_8_byte_aligned)
+{
+	offer_indirect_at(TABLE + 8);
+	assert_indirect_taken(TABLE + 8);
+}
+
+Test(virtq, indirect_table_at_an_odd_address)
+{
+	offer_indirect_at(TABLE + 1);
+	assert_indirect_taken(TABLE + 1);
+	offer_indirect_at(TABLE + 0x1000 - 17); /* odd, and across a page boundary */
+	assert_indirect_taken(TABLE + 0x1000 - 17);
+}
+
+Test(virtq, misaligned_indirect_table_still_gets_every_check)
+{
+	/* A loop in a table at an odd address is still a loop: each entry is read in place. */
+	ring_init(QSZ, false, true);
+	put_desc(TABLE + 5, 0, BUF, 8, VIRTQ_DESC_F_NEXT, 1);
+	put_desc(TABLE + 5, 1, BUF + 8, 8, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(desc, 0, TABLE + 5, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	offer(0);
+	assert_broken("loop");
+}
+
+/* A table that ends inside RAM is taken at any alignment; one byte past its end is not. */
+Test(virtq, indirect_table_straddling_the_end_of_ram)
+{
+	uint64_t fit[] = { RAM - ITABLE_LEN, RAM - ITABLE_LEN - 1, RAM - ITABLE_LEN - 8 };
+	for (size_t i = 0; i < ARRAY_SIZE(fit); i++) {
+		offer_indirect_at(fit[i]);
+		assert_indirect_taken(fit[i]);
+	}
+	uint64_t past[] = { RAM - ITABLE_LEN + 1, RAM - ITABLE_LEN + 8, RAM - 1 };
+	for (size_t i = 0; i < ARRAY_SIZE(past); i++) {
+		offer_table_ref(past[i]);
+		assert_broken("indirect table outside guest RAM");
+	}
+}
+
+/*
+ * RAM below 3 GiB and from 4 GiB is one host mapping, so a table crossing the MMIO gap
+ * would be contiguous on the host: it must still be refused, as the guest has no RAM
+ * there. Either side of the gap, any alignment is fine.
+ */
+Test(virtq, indirect_table_crossing_the_mmio_gap)
+{
+	guest_mem_destroy(&gm);
+	setup_ram(GUEST_MEM_GAP_START + 16 * MIB);
+	uint64_t fit[] = { GUEST_MEM_GAP_START - ITABLE_LEN - 1,
+			   GUEST_MEM_GAP_START - ITABLE_LEN - 8, GUEST_MEM_HIGH_START + 8,
+			   GUEST_MEM_HIGH_START + 1 };
+	for (size_t i = 0; i < ARRAY_SIZE(fit); i++) {
+		offer_indirect_at(fit[i]);
+		assert_indirect_taken(fit[i]);
+	}
+	uint64_t across[] = { GUEST_MEM_GAP_START - ITABLE_LEN + 8,  /* low RAM into the gap */
+			      GUEST_MEM_GAP_START - 1,               /* one byte of RAM */
+			      GUEST_MEM_HIGH_START - 8,              /* the gap into high RAM */
+			      GUEST_MEM_HIGH_START - ITABLE_LEN + 1, /* one byte in the gap */
+			      GUEST_MEM_GAP_START + 0x1000 + 8 };    /* wholly in the gap */
+	for (size_t i = 0; i < ARRAY_SIZE(across); i++) {
+		offer_table_ref(across[i]);
+		assert_broken("indirect table outside guest RAM");
+	}
 }
 
 Test(virtq, loop_inside_an_indirect_table)
