@@ -130,18 +130,11 @@ kver=${l1_kernel##*/vmlinuz-}
 # kvm-amd and whatever else kvm-amd needs in this kernel). Three lists, each
 # in load order: kvm (always loaded), disk (virtio-pci + virtio-blk, loaded
 # with --disk), tap (tun, loaded with --tap). All are in the base initramfs.
-moddeps() {
-  local m out
-  for m in "$@"; do
-    out=$(modprobe -S "$kver" --show-depends "$m" 2>/dev/null |
-          awk '$1 == "insmod" { print $2 }') || true
-    [ -n "$out" ] || die "modprobe cannot resolve $m for $kver"
-    echo "$out"
-  done | awk '!seen[$0]++'
-}
-mods_kvm=$(moddeps kvm-amd)
-mods_disk=$(moddeps virtio_pci virtio_blk)
-mods_tap=$(moddeps tun)
+# shellcheck source=scripts/l1-modules.bash
+. "$root/scripts/l1-modules.bash"
+mods_kvm=$(l1_module_paths "$kver" kvm-amd) || die "modprobe cannot resolve kvm-amd for $kver"
+mods_disk=$(l1_module_paths "$kver" virtio_pci virtio_blk) || die "modprobe cannot resolve virtio_blk for $kver"
+mods_tap=$(l1_module_paths "$kver" tun) || die "modprobe cannot resolve tun for $kver"
 mods=$(printf '%s\n' $mods_kvm $mods_disk $mods_tap | awk '!seen[$0]++')
 
 # ---- cached L1 base initramfs: busybox + modules + /init -------------------
@@ -153,7 +146,7 @@ file -L "$busybox" | grep -q 'statically linked' ||
   die "$busybox is not static (package busybox-static)"
 
 key=$( {
-  sha256sum "$0" "$here/l1-init" "$busybox" $mods | cut -d' ' -f1
+  sha256sum "$0" "$here/l1-init" "$root/scripts/l1-modules.bash" "$busybox" $mods | cut -d' ' -f1
   echo "$kver"
 } | sha256sum | cut -c1-16)
 base=$work/l1-base-$key.cpio.gz
@@ -164,25 +157,14 @@ if [ ! -f "$base" ]; then
   # shellcheck source=tests/nested/rootfs.bash
   . "$here/rootfs.bash"
   busybox_rootfs "$st" "$busybox" "$here/l1-init" l2 lib/modules
-  for m in $mods; do
-    b=$(basename "$m")
-    case $m in
-      *.ko) cp "$m" "$st/lib/modules/$b" ;;
-      *.ko.xz) xz -dc "$m" >"$st/lib/modules/${b%.xz}" ;;
-      *.ko.zst) zstd -qdc "$m" >"$st/lib/modules/${b%.zst}" ;;
-      *.ko.gz) gzip -dc "$m" >"$st/lib/modules/${b%.gz}" ;;
-      *) die "unexpected module file $m" ;;
-    esac
-  done
   # order (kvm), order.disk, order.tap: file names in load order.
+  # shellcheck disable=SC2086
+  l1_module_copy "$st/lib/modules" $mods || die "copying the L1 modules failed"
   for l in kvm disk tap; do
     v=mods_$l
     f=$st/lib/modules/order.$l
     [ $l = kvm ] && f=$st/lib/modules/order
-    for m in ${!v}; do
-      b=$(basename "$m"); b=${b%.xz}; b=${b%.zst}; b=${b%.gz}
-      echo "$b"
-    done >"$f"
+    for m in ${!v}; do l1_module_name "$m"; done >"$f"
   done
   # The kernel's built-in initramfs already has /dev/console; add it when we can.
   mknod "$st/dev/console" c 5 1 2>/dev/null || true
