@@ -16,6 +16,11 @@
  * template once and only their block numbers change per request, and the
  * read-back check is one `repe cmpsq` per block plus a checksum pass, both
  * outside the timed I/O.
+ *
+ * Two request layouts a Linux guest uses and ember once refused (issue 15),
+ * for the same write/flush/read/compare: blk.indirect=8 puts every chain in an
+ * indirect table only 8-byte aligned; blk.maxseg splits every request into
+ * the seg_max data descriptors the device advertises.
  */
 #include "virtio.h"
 
@@ -28,6 +33,7 @@
 #define MAX_WINDOW     (64ULL << 20)
 #define MAX_DEVS       8
 #define HOLD_MS        60000 /* blk.hold=1: at most this long */
+#define NO_INDIRECT    UINT64_MAX /* blk.indirect absent */
 
 struct blk_run {
 	const struct gm_ctx *ctx;
@@ -41,6 +47,10 @@ struct blk_run {
 	uint64_t *template;    /* one block, header words zero */
 	uint8_t *window;       /* write slots, then read window */
 	uint64_t window_len;
+	uint64_t indirect;     /* blk.indirect: table address mod 16, or NO_INDIRECT */
+	bool maxseg;           /* blk.maxseg: seg_max data descriptors per request */
+	uint8_t *tables;       /* indirect tables (GM_BLK_TABLES_SIZE), with blk.indirect */
+	unsigned seg_lo, seg_hi; /* fewest / most data descriptors a request had */
 };
 
 static void fmt_rate(char *buf, uint64_t bytes, uint64_t us)
@@ -112,12 +122,39 @@ static int run_ro(struct blk_run *r)
 	return 1;
 }
 
+/*
+ * gm_vq_wait that also gives up as soon as the device sets NEEDS_RESET (or
+ * FAILED): a device that refused a chain never completes it, and waiting out
+ * blk.timeout_ms would only hide why.  The status is read once a millisecond,
+ * not every poll: each read is a VM exit.  -3 for a broken device.
+ */
+static int wait_used(struct blk_run *r, uint32_t *len)
+{
+	uint64_t now = gm_rdtsc(), step = gm_ms_to_tsc(r->ctx, 1);
+	uint64_t deadline = now + gm_ms_to_tsc(r->ctx, r->timeout_ms), check = now + step;
+
+	for (;;) {
+		int head = gm_vq_poll(&r->blk->vq, len);
+
+		if (head != -1)
+			return head;
+		now = gm_rdtsc();
+		if (now > check) {
+			if (gm_virtio_status(&r->blk->dev) &
+			    (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED))
+				return -3;
+			check = now + step;
+		}
+		if (now > deadline)
+			return -1;
+	}
+}
+
 /* Waits for one completion and checks its status; its head, or -1. */
 static int complete_one(struct blk_run *r, const char *what)
 {
 	uint32_t len;
-	int head = gm_vq_wait(&r->blk->vq, gm_rdtsc() + gm_ms_to_tsc(r->ctx, r->timeout_ms),
-			      &len);
+	int head = wait_used(r, &len);
 	uint32_t st;
 
 	if (head < 0) {
@@ -126,6 +163,9 @@ static int complete_one(struct blk_run *r, const char *what)
 			gm_printf("blk: %s: no completion within %llu ms (device status 0x%x "
 				  "%s)\n", what, (unsigned long long)r->timeout_ms, st,
 				  gm_virtio_status_str(st));
+		else if (head == -3)
+			gm_printf("blk: %s: FAILED: device needs reset (device status 0x%x "
+				  "%s)\n", what, st, gm_virtio_status_str(st));
 		return -1;
 	}
 	if (r->blk->req->status[head] != VIRTIO_BLK_S_OK) {
@@ -133,6 +173,21 @@ static int complete_one(struct blk_run *r, const char *what)
 			  (unsigned long long)r->blk->req->hdr[head].sector,
 			  r->blk->req->status[head]);
 		return -1;
+	}
+	return head;
+}
+
+/* gm_blk_submit, counting how many data descriptors the request got. */
+static int submit(struct blk_run *r, uint32_t type, uint64_t off, uint8_t *buf, uint32_t len)
+{
+	unsigned segs = gm_blk_segs(r->blk, len);
+	int head = gm_blk_submit(r->blk, type, off / SECTOR, buf, len);
+
+	if (head >= 0) {
+		if (segs < r->seg_lo)
+			r->seg_lo = segs;
+		if (segs > r->seg_hi)
+			r->seg_hi = segs;
 	}
 	return head;
 }
@@ -172,7 +227,7 @@ static uint64_t write_phase(struct blk_run *r)
 			buf = r->window + (uint64_t)s * r->req;
 			for (uint32_t o = 0; o < len; o += BLOCK)
 				*(uint64_t *)(buf + o) = (next + o) / BLOCK;
-			head = gm_blk_submit(r->blk, VIRTIO_BLK_T_OUT, next / SECTOR, buf, len);
+			head = submit(r, VIRTIO_BLK_T_OUT, next, buf, len);
 			if (head < 0)
 				break;
 			slot_of[head] = (int8_t)s;
@@ -194,7 +249,10 @@ static uint64_t write_phase(struct blk_run *r)
 				     r->timeout_ms);
 
 		if (st != VIRTIO_BLK_S_OK) {
-			gm_printf("blk: flush failed (status %d)\n", st);
+			uint32_t dst = gm_virtio_status(&r->blk->dev);
+
+			gm_printf("blk: flush failed (status %d, device status 0x%x %s)\n", st,
+				  dst, gm_virtio_status_str(dst));
 			return 0;
 		}
 	}
@@ -213,8 +271,7 @@ static uint64_t read_window(struct blk_run *r, uint64_t off, uint64_t len)
 		while (inflight < r->depth && next < len) {
 			uint32_t n = len - next < r->req ? (uint32_t)(len - next) : r->req;
 
-			if (gm_blk_submit(r->blk, VIRTIO_BLK_T_IN, (off + next) / SECTOR,
-					  r->window + next, n) < 0)
+			if (submit(r, VIRTIO_BLK_T_IN, off + next, r->window + next, n) < 0)
 				break;
 			inflight++;
 			next += n;
@@ -260,6 +317,26 @@ static bool verify_window(struct blk_run *r, uint64_t off, uint64_t len)
 	return true;
 }
 
+/*
+ * "blk: " and, for blk.indirect / blk.maxseg, what the requests looked like,
+ * the start of the result line, so a test sees the layout that did the I/O:
+ * "indirect tables at 8 mod 16, chains of 254 data segments (seg_max 254): ".
+ */
+static void print_layout(const struct blk_run *r)
+{
+	gm_puts("blk: ");
+	if (r->indirect != NO_INDIRECT)
+		gm_printf("indirect tables at %u mod 16%s", (unsigned)r->indirect,
+			  r->maxseg ? ", " : ": ");
+	if (!r->maxseg)
+		return;
+	if (r->seg_lo == r->seg_hi)
+		gm_printf("chains of %u data segments", r->seg_hi);
+	else
+		gm_printf("chains of %u-%u data segments", r->seg_lo, r->seg_hi);
+	gm_printf(" (seg_max %u): ", r->blk->seg_max);
+}
+
 static int run_rw(struct blk_run *r)
 {
 	uint64_t khz = gm_tsc_khz(r->ctx, NULL), wt, rt = 0, sum = 0, mib = r->total >> 20;
@@ -279,7 +356,8 @@ static int run_rw(struct blk_run *r)
 		sum += gm_sum64(r->window, len / 8);
 	}
 	if (!khz) {
-		gm_printf("blk: wrote %llu MiB in %llu cycles, read %llu MiB in %llu cycles, "
+		print_layout(r);
+		gm_printf("wrote %llu MiB in %llu cycles, read %llu MiB in %llu cycles, "
 			  "checksum 0x%llx ok (tsc frequency unknown)\n",
 			  (unsigned long long)mib, (unsigned long long)wt,
 			  (unsigned long long)mib, (unsigned long long)rt,
@@ -288,12 +366,80 @@ static int run_rw(struct blk_run *r)
 	}
 	fmt_rate(wrate, r->total, gm_tsc_to_us(wt, khz));
 	fmt_rate(rrate, r->total, gm_tsc_to_us(rt, khz));
-	gm_printf("blk: wrote %llu MiB in %llu us (%s MB/s), read %llu MiB in %llu us "
+	print_layout(r);
+	gm_printf("wrote %llu MiB in %llu us (%s MB/s), read %llu MiB in %llu us "
 		  "(%s MB/s), checksum 0x%llx ok\n",
 		  (unsigned long long)mib, (unsigned long long)gm_tsc_to_us(wt, khz), wrate,
 		  (unsigned long long)mib, (unsigned long long)gm_tsc_to_us(rt, khz), rrate,
 		  (unsigned long long)sum);
 	return 0;
+}
+
+/*
+ * blk.maxseg: requests as long as the device allows.  seg_max comes from
+ * config space (VIRTIO_BLK_F_SEG_MAX), never assumed, capped at queue size - 2
+ * (header and status: no chain may be longer than the queue, indirect or not,
+ * 2.7.5.3.1).  A request must then hold at least a sector per segment, and
+ * with VIRTIO_BLK_F_SIZE_MAX no segment may pass size_max.  False (and why)
+ * when the device or the buffers do not allow it.
+ */
+static bool set_maxseg(struct blk_run *r)
+{
+	struct gm_blk *blk = r->blk;
+	uint32_t segs = blk->seg_max, piece = blk->size_max & ~(SECTOR - 1);
+	uint64_t least;
+
+	if (!(blk->dev.accepted & VIRTIO_BLK_F_SEG_MAX) || !segs) {
+		gm_printf("blk: FAILED: blk.maxseg, but the device advertises no seg_max "
+			  "(features 0x%llx, seg_max %u)\n",
+			  (unsigned long long)blk->dev.offered, segs);
+		return false;
+	}
+	if (segs > blk->vq.size - 2u)
+		segs = blk->vq.size - 2u;
+	least = ((uint64_t)segs * SECTOR + BLOCK - 1) & ~(uint64_t)(BLOCK - 1);
+	if (r->req < least)
+		r->req = (uint32_t)least;
+	if (piece && r->req > (uint64_t)piece * segs)
+		r->req = (uint32_t)((uint64_t)piece * segs) & ~(BLOCK - 1);
+	if (r->req > r->window_len || r->req > r->total) {
+		gm_printf("blk: FAILED: %u segments of a sector or more need %u-byte requests; "
+			  "the run is %llu bytes, the buffer %llu\n", segs, r->req,
+			  (unsigned long long)r->total, (unsigned long long)r->window_len);
+		return false;
+	}
+	blk->segs = segs;
+	if (r->depth > r->window_len / r->req)
+		r->depth = (unsigned)(r->window_len / r->req);
+	return true;
+}
+
+/*
+ * The request layout: plain (split by size_max, within seg_max), or what
+ * blk.indirect / blk.maxseg ask for.  False (and why) when the device lacks
+ * what the layout needs.
+ */
+static bool set_layout(struct blk_run *r)
+{
+	struct gm_blk *blk = r->blk;
+
+	if (r->indirect != NO_INDIRECT) {
+		if (!(blk->dev.accepted & VIRTIO_F_INDIRECT_DESC)) {
+			gm_printf("blk: FAILED: blk.indirect, but the device does not offer "
+				  "VIRTIO_RING_F_INDIRECT_DESC (features 0x%llx)\n",
+				  (unsigned long long)blk->dev.offered);
+			return false;
+		}
+		blk->tables = r->tables;
+		blk->table_off = (uint32_t)r->indirect;
+	}
+	if (r->maxseg)
+		return set_maxseg(r);
+	/* One request must fit the device's limits. */
+	if (blk->size_max && blk->seg_max &&
+	    r->req > (uint64_t)blk->size_max * blk->seg_max)
+		r->req = (uint32_t)((uint64_t)blk->size_max * blk->seg_max) & ~(BLOCK - 1);
+	return true;
 }
 
 static int run_device(struct blk_run *r, unsigned devno, bool ro)
@@ -302,7 +448,8 @@ static int run_device(struct blk_run *r, unsigned devno, bool ro)
 	unsigned per_req;
 	uint64_t cap_bytes;
 
-	if (!gm_blk_open(r->ctx, blk, devno, 0, "blk"))
+	if (!gm_blk_open(r->ctx, blk, devno,
+			 r->indirect != NO_INDIRECT ? VIRTIO_F_INDIRECT_DESC : 0, "blk"))
 		return 1;
 	r->devno = devno;
 	cap_bytes = blk->capacity < UINT64_MAX / SECTOR ? blk->capacity * SECTOR : UINT64_MAX;
@@ -329,18 +476,32 @@ static int run_device(struct blk_run *r, unsigned devno, bool ro)
 			  (unsigned long long)cap_bytes, (unsigned long long)(r->total >> 20));
 		return 1;
 	}
-	/* One request must fit the device's limits and leave room in the ring. */
-	if (blk->size_max && blk->seg_max &&
-	    r->req > (uint64_t)blk->size_max * blk->seg_max)
-		r->req = (uint32_t)((uint64_t)blk->size_max * blk->seg_max) & ~(BLOCK - 1);
+	if (!set_layout(r))
+		return 1;
+	/* A chain, in a table or not, must fit the queue; on the ring a table takes one. */
 	per_req = gm_blk_segs(blk, r->req) + 2;
 	if (per_req > blk->vq.size) {
 		gm_printf("blk: a %u-byte request needs %u descriptors, the queue has %u\n",
 			  r->req, per_req, blk->vq.size);
 		return 1;
 	}
-	if (r->depth > blk->vq.size / per_req)
-		r->depth = blk->vq.size / per_req;
+	if (r->depth > blk->vq.size / (blk->tables ? 1 : per_req))
+		r->depth = blk->vq.size / (blk->tables ? 1 : per_req);
+	if (blk->tables || blk->segs) {
+		gm_printf("blk: layout: %u KiB requests of %u data segments (seg_max %u, size_max ",
+			  r->req >> 10, gm_blk_segs(blk, r->req), blk->seg_max);
+		if (blk->size_max)
+			gm_printf("%u), ", blk->size_max);
+		else
+			gm_puts("none), ");
+		if (blk->tables)
+			gm_printf("indirect tables at %u mod 16", blk->table_off);
+		else
+			gm_puts("direct chains");
+		gm_printf(", %u in flight\n", r->depth);
+	}
+	r->seg_lo = UINT32_MAX;
+	r->seg_hi = 0;
 	return run_rw(r);
 }
 
@@ -348,6 +509,7 @@ int prog_blk(const struct gm_ctx *c)
 {
 	struct blk_run r = { .ctx = c };
 	uint64_t mib = DEFAULT_MIB, req_kib, depth, seed, left;
+	bool want_indirect = gm_param(c, "blk.indirect") != NULL;
 	const char *devsel = gm_param(c, "blk.dev");
 	unsigned first = 0, last = 0;
 	bool ro = gm_param_bool(c, "blk.ro");
@@ -360,11 +522,14 @@ int prog_blk(const struct gm_ctx *c)
 	if (!mib || !gm_param_u64(c, "blk.req", 4096, 128, &req_kib) || req_kib < 4 ||
 	    req_kib % 4 || !gm_param_u64(c, "blk.depth", 64, 8, &depth) || !depth ||
 	    !gm_param_u64(c, "blk.seed", UINT64_MAX, DEFAULT_SEED, &seed) ||
-	    !gm_param_u64(c, "blk.timeout_ms", 3600000, 10000, &r.timeout_ms)) {
+	    !gm_param_u64(c, "blk.timeout_ms", 3600000, 10000, &r.timeout_ms) ||
+	    !gm_param_u64(c, "blk.indirect", 8, NO_INDIRECT, &r.indirect) ||
+	    (want_indirect && r.indirect % 8)) {
 		gm_puts("blk: bad size or parameter (blk.req: KiB, multiple of 4; "
-			"blk.depth: 1-64)\n");
+			"blk.depth: 1-64; blk.indirect: 0 or 8)\n");
 		return 2;
 	}
+	r.maxseg = gm_param_bool(c, "blk.maxseg");
 	if (devsel && gm_streq(devsel, "all")) {
 		last = MAX_DEVS - 1;
 	} else if (devsel) {
@@ -379,6 +544,11 @@ int prog_blk(const struct gm_ctx *c)
 	r.total = mib << 20;
 
 	r.template = gm_alloc(BLOCK, BLOCK);
+	/* Page-aligned, so a table's address mod 16 is blk.indirect exactly. */
+	if (want_indirect && !(r.tables = gm_alloc(GM_BLK_TABLES_SIZE, BLOCK))) {
+		gm_puts("blk: not enough guest RAM for the indirect tables\n");
+		return 1;
+	}
 	left = gm_alloc_left(BLOCK);
 	r.window_len = r.total < MAX_WINDOW ? r.total : MAX_WINDOW;
 	if (left < (1u << 20) || r.window_len > left - (1u << 20))

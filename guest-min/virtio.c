@@ -342,6 +342,25 @@ int gm_vq_add(struct gm_vq *vq, const struct gm_vbuf *bufs, unsigned n)
 	return head;
 }
 
+int gm_vq_add_indirect(struct gm_vq *vq, uint64_t table, uint32_t len)
+{
+	uint16_t head = vq->free_head;
+	volatile struct virtq_desc *d = &vq->desc[head];
+
+	if (!vq->nfree)
+		return -1;
+	d->addr = table;
+	d->len = len;
+	d->next = 0;
+	d->flags = VIRTQ_DESC_F_INDIRECT; /* never NEXT with INDIRECT (2.7.5.3.1) */
+	vq->free_head = vq->next[head];
+	vq->nfree--;
+	vq->chain_len[head] = 1; /* ring descriptors: the table is not ours to free */
+	vq->outstanding++;
+	gm_vq_publish_raw(vq, head);
+	return head;
+}
+
 void gm_vq_publish_raw(struct gm_vq *vq, uint16_t head)
 {
 	vq->avail->ring[vq->avail_idx & (vq->size - 1)] = head;

@@ -187,6 +187,11 @@ const char *gm_virtio_status_str(uint32_t status);
  * descriptor, or -1 when fewer than n descriptors are free.
  */
 int gm_vq_add(struct gm_vq *vq, const struct gm_vbuf *bufs, unsigned n);
+/*
+ * One VIRTQ_DESC_F_INDIRECT descriptor naming a table of len bytes at table
+ * (already filled in), on the avail ring (no notify); its head or -1.
+ */
+int gm_vq_add_indirect(struct gm_vq *vq, uint64_t table, uint32_t len);
 /* QueueNotify unless the device set VIRTQ_USED_F_NO_NOTIFY (after a fence). */
 void gm_vq_kick(struct gm_vq *vq);
 /*
@@ -221,7 +226,22 @@ struct gm_blk {
 	uint32_t size_max;          /* max bytes per data descriptor (0: none) */
 	uint32_t seg_max;           /* max data descriptors per request (0: none) */
 	uint64_t want;              /* features asked for at init */
+	/*
+	 * Request layout, zero for the plain one (data split by size_max only, a
+	 * direct chain).  segs: split the data into this many descriptors, at
+	 * sector boundaries, as evenly as the sectors allow.  tables: put every
+	 * chain in an indirect table at tables + head * GM_BLK_TABLE_STRIDE +
+	 * table_off (0 or 8: a struct virtq_desc needs 8-byte alignment in C, the
+	 * spec asks none) and only one INDIRECT descriptor on the ring.
+	 */
+	uint32_t segs;
+	uint8_t *tables;            /* GM_BLK_TABLES_SIZE bytes */
+	uint32_t table_off;
 };
+
+/* One table slot per head, room for a full-length chain (queue size entries). */
+#define GM_BLK_TABLE_STRIDE (GM_VQ_MAX_SIZE * 16u)
+#define GM_BLK_TABLES_SIZE  (GM_VQ_MAX_SIZE * GM_BLK_TABLE_STRIDE + 16u)
 
 /*
  * The nth (0-based) virtio-blk device: found, initialised with the blk
@@ -231,7 +251,11 @@ bool gm_blk_open(const struct gm_ctx *ctx, struct gm_blk *blk, unsigned nth, uin
 		 const char *who);
 /* Reset and initialise again with the same features. */
 bool gm_blk_reinit(const struct gm_ctx *ctx, struct gm_blk *blk, const char *who);
-/* Header + data (split by size_max) + status; returns head or -1 (no room). */
+/*
+ * Header + data (split by size_max, or into segs pieces) + status, direct or
+ * in an indirect table (see struct gm_blk); returns head or -1 (no room, or a
+ * layout the device's limits or the queue size do not allow).
+ */
 int gm_blk_submit(struct gm_blk *blk, uint32_t type, uint64_t sector, void *data,
 		  uint32_t len);
 /*
@@ -240,7 +264,7 @@ int gm_blk_submit(struct gm_blk *blk, uint32_t type, uint64_t sector, void *data
  */
 int gm_blk_sync(const struct gm_ctx *ctx, struct gm_blk *blk, uint32_t type,
 		uint64_t sector, void *data, uint32_t len, uint64_t timeout_ms);
-/* Data descriptors one request of len bytes needs. */
+/* Data descriptors one request of len bytes needs (with segs: how many it gets). */
 unsigned gm_blk_segs(const struct gm_blk *blk, uint32_t len);
 
 /* prog_net.c: "a.b.c.d" and "aa:bb:cc:dd:ee:ff". */
