@@ -46,7 +46,7 @@ ASAN_LIB_OBJS := $(EMBER_LIB_SRCS:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/jail/secc
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 
-.PHONY: all deps run test check unit bench fuzz guest-kernel clean distclean host-deps
+.PHONY: all deps run test check unit bench fuzz guest-kernel guest-kernel-slob clean distclean host-deps
 all: $(BUILD)/ember $(BUILD)/guest-min
 	@size=$$(stat -c %s $(BUILD)/ember); \
 	 echo "$(BUILD)/ember: $$size bytes ($$((size / 1024)) KiB), $$(file -b $(BUILD)/ember | cut -d, -f1-4)"
@@ -157,10 +157,14 @@ fuzz: $(BUILD)/fuzz/fuzz_api
 # scripts/guest-kernel.config, cached outside the checkout.
 guest-kernel:
 	scripts/guest-kernel.sh $(BUILD)/guest-kernel
+# The second L2 kernel (SLOB: 8-byte aligned indirect tables), for tests/nested/test-slob-blk.sh.
+guest-kernel-slob:
+	scripts/guest-kernel.sh $(BUILD)/guest-kernel-slob scripts/guest-kernel-slob.config
 
 # Everything: unit tests (ASan/UBSan), integration tests against both the musl and
 # the sanitizer build, and the nested-KVM Linux tests. Ends with "N passed, N failed, N skipped".
-test: all $(BUILD)/ember-asan $(BUILD)/ember-test $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api guest-kernel
+test: all $(BUILD)/ember-asan $(BUILD)/ember-test $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api guest-kernel \
+	guest-kernel-slob
 	@tests/run.sh
 
 # The sanitizer half alone, quicker than `test`.

@@ -2,7 +2,10 @@
 # Builds the L2 test guest kernel (vmlinux with PVH note + bzImage) from
 # Debian's linux-source-6.1 with allnoconfig + scripts/guest-kernel.config.
 #
-#   scripts/guest-kernel.sh OUTDIR
+#   scripts/guest-kernel.sh OUTDIR [EXTRA.config]
+#
+# EXTRA.config, when given, is appended to the fragment: a second guest built
+# differently (scripts/guest-kernel-slob.config, `make guest-kernel-slob`).
 #
 # The result is cached outside the checkout, keyed by a hash of the config
 # fragment, this script and the linux-source package version:
@@ -17,13 +20,15 @@ prog=guest-kernel
 log() { echo "$prog: $*" >&2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+[ $# -eq 1 ] || [ $# -eq 2 ] || { echo "usage: $0 OUTDIR [EXTRA.config]" >&2; exit 2; }
 outdir=$1
+extra=${2:-}
+[ -z "$extra" ] || [ -f "$extra" ] || die "extra fragment '$extra' not found"
 jobs=${GUEST_KERNEL_JOBS:-2}
 
 "$here/host-deps.sh"
 
-frag=$here/guest-kernel.config
+base_frag=$here/guest-kernel.config
 src_tar=/usr/src/linux-source-6.1.tar.xz
 [ -f "$src_tar" ] || die "$src_tar missing (package linux-source-6.1)"
 src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
@@ -31,7 +36,7 @@ src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
 
 cache=${EMBER_CACHE:-/var/cache/ember}
 mkdir -p "$cache"
-key=$( { cat "$frag" "$0"; echo "$src_ver"; } | sha256sum | cut -c1-16)
+key=$( { cat "$base_frag" ${extra:+"$extra"} "$0"; echo "$src_ver"; } | sha256sum | cut -c1-16)
 dest=$cache/guest-kernel-$key
 
 install_out() {
@@ -76,6 +81,9 @@ fi
 build=$cache/guest-kernel-$key.build
 rm -rf "$build"
 mkdir -p "$build"
+# The fragment: the base one, then the extra one (a later line wins).
+frag=$build/fragment.config
+cat "$base_frag" ${extra:+"$extra"} >"$frag"
 blog=$build/build.log
 fail() {
   echo "$prog: error: $* (log: $blog)" >&2
@@ -86,7 +94,7 @@ fail() {
 kmake() { make -C "$srcdir" O="$build" ARCH=x86_64 "$@" >>"$blog" 2>&1; }
 
 start=$(date +%s)
-log "configuring (allnoconfig + $(basename "$frag")) in $build"
+log "configuring (allnoconfig + $(basename "$base_frag")${extra:+ + $(basename "$extra")}) in $build"
 # allnoconfig with the fragment as KCONFIG_ALLCONFIG (what merge_config.sh -n
 # does): the fragment's values are forced, everything not needed stays off.
 kmake KCONFIG_ALLCONFIG="$frag" allnoconfig || fail "allnoconfig failed"
