@@ -38,7 +38,7 @@ timeout_s=3600
 boot_timeout_s=180
 mem=4096
 # One L1 vCPU. With two (multi-threaded TCG on this project's 2-core machines) L1
-# wedged now and then with an L2 guest spinning (3 of 5 runs of the integration
+# wedged with an L2 guest running (each of 5 attempts at the integration
 # suite; no kernel message, L1's own watchdog processes stopped), and the suite ran
 # slower: QEMU's main loop takes a core of its own.
 cpus=1
