@@ -20,7 +20,11 @@
  * Two request layouts a Linux guest uses and ember once refused (issue 15),
  * for the same write/flush/read/compare: blk.indirect=8 puts every chain in an
  * indirect table only 8-byte aligned; blk.maxseg splits every request into
- * the seg_max data descriptors the device advertises.
+ * the seg_max data descriptors the device advertises.  And two other choices
+ * the spec leaves to a driver: blk.qsize=N sets up a queue smaller than
+ * QueueNumMax (in flight only what N descriptors hold), blk.reset=1 resets
+ * the device between the write and the read and sets it up again from
+ * scratch, with its ring somewhere else (Linux's rmmod and modprobe).
  */
 #include "virtio.h"
 
@@ -50,6 +54,8 @@ struct blk_run {
 	uint64_t indirect;     /* blk.indirect: table address mod 16, or NO_INDIRECT */
 	bool maxseg;           /* blk.maxseg: seg_max data descriptors per request */
 	uint8_t *tables;       /* indirect tables (GM_BLK_TABLES_SIZE), with blk.indirect */
+	uint64_t qsize;        /* blk.qsize: QueueNum to ask for, 0 = as large as allowed */
+	bool reset;            /* blk.reset: reset and re-initialise before the read */
 	unsigned seg_lo, seg_hi; /* fewest / most data descriptors a request had */
 };
 
@@ -318,23 +324,74 @@ static bool verify_window(struct blk_run *r, uint64_t off, uint64_t len)
 }
 
 /*
- * "blk: " and, for blk.indirect / blk.maxseg, what the requests looked like,
- * the start of the result line, so a test sees the layout that did the I/O:
- * "indirect tables at 8 mod 16, chains of 254 data segments (seg_max 254): ".
+ * "blk: " and, for blk.qsize / blk.indirect / blk.maxseg / blk.reset, how the
+ * I/O was done, the start of the result line, so a test sees what did it:
+ * "queue size 4, indirect tables at 8 mod 16, chains of 2 data segments
+ * (seg_max 254): ".
  */
 static void print_layout(const struct blk_run *r)
 {
+	const char *sep = "";
+
 	gm_puts("blk: ");
-	if (r->indirect != NO_INDIRECT)
-		gm_printf("indirect tables at %u mod 16%s", (unsigned)r->indirect,
-			  r->maxseg ? ", " : ": ");
-	if (!r->maxseg)
-		return;
-	if (r->seg_lo == r->seg_hi)
-		gm_printf("chains of %u data segments", r->seg_hi);
-	else
-		gm_printf("chains of %u-%u data segments", r->seg_lo, r->seg_hi);
-	gm_printf(" (seg_max %u): ", r->blk->seg_max);
+	if (r->qsize) {
+		gm_printf("queue size %u", r->blk->vq.size);
+		sep = ", ";
+	}
+	if (r->indirect != NO_INDIRECT) {
+		gm_printf("%sindirect tables at %u mod 16", sep, (unsigned)r->indirect);
+		sep = ", ";
+	}
+	if (r->maxseg) {
+		if (r->seg_lo == r->seg_hi)
+			gm_printf("%schains of %u data segments", sep, r->seg_hi);
+		else
+			gm_printf("%schains of %u-%u data segments", sep, r->seg_lo, r->seg_hi);
+		gm_printf(" (seg_max %u)", r->blk->seg_max);
+		sep = ", ";
+	}
+	if (r->reset) {
+		gm_printf("%sreset between write and read", sep);
+		sep = ", ";
+	}
+	if (*sep)
+		gm_puts(": ");
+}
+
+/*
+ * blk.reset: what a driver unloaded and loaded again does between the write
+ * and the read.  Status 0 (once it reads 0, the device must leave the queues
+ * alone, 2.4.1), then the whole initialisation (3.1.1) with the same features
+ * and a freshly zeroed ring at a new address.  The old ring is poisoned
+ * first: a device that still looked at it would find avail->idx 0xffff, far
+ * ahead, and ask for a reset at once instead of quietly replaying the writes.
+ * The rest must not have changed, or the layout worked out before is wrong.
+ */
+static bool reset_device(struct blk_run *r)
+{
+	struct gm_blk *blk = r->blk;
+	uint8_t *old = blk->vq.mem;
+	uint64_t acc = blk->dev.accepted;
+	uint32_t size = blk->vq.size, seg_max = blk->seg_max, size_max = blk->size_max;
+
+	if (!gm_virtio_reset(r->ctx, &blk->dev, "blk"))
+		return false;
+	gm_fill64(old, ~0ULL, GM_VQ_MEM_SIZE / 8);
+	blk->vq.mem = NULL; /* vq_setup allocates a new one */
+	if (!gm_blk_reinit(r->ctx, blk, "blk"))
+		return false;
+	if (blk->dev.accepted != acc || blk->vq.size != size || blk->seg_max != seg_max ||
+	    blk->size_max != size_max) {
+		gm_printf("blk: FAILED: after the reset: features 0x%llx, queue size %u, seg_max "
+			  "%u, size_max %u; before: 0x%llx, %u, %u, %u\n",
+			  (unsigned long long)blk->dev.accepted, blk->vq.size, blk->seg_max,
+			  blk->size_max, (unsigned long long)acc, size, seg_max, size_max);
+		return false;
+	}
+	gm_printf("blk: reset and re-initialised: features 0x%llx, ring at 0x%llx (was 0x%llx)\n",
+		  (unsigned long long)acc, (unsigned long long)(uintptr_t)blk->vq.mem,
+		  (unsigned long long)(uintptr_t)old);
+	return true;
 }
 
 static int run_rw(struct blk_run *r)
@@ -342,7 +399,7 @@ static int run_rw(struct blk_run *r)
 	uint64_t khz = gm_tsc_khz(r->ctx, NULL), wt, rt = 0, sum = 0, mib = r->total >> 20;
 	char wrate[32], rrate[32];
 
-	if (!(wt = write_phase(r)))
+	if (!(wt = write_phase(r)) || (r->reset && !reset_device(r)))
 		return 1;
 	for (uint64_t off = 0; off < r->total; off += r->window_len) {
 		uint64_t len = r->total - off < r->window_len ? r->total - off : r->window_len;
@@ -448,6 +505,7 @@ static int run_device(struct blk_run *r, unsigned devno, bool ro)
 	unsigned per_req;
 	uint64_t cap_bytes;
 
+	blk->vq.limit = (uint16_t)r->qsize;
 	if (!gm_blk_open(r->ctx, blk, devno,
 			 r->indirect != NO_INDIRECT ? VIRTIO_F_INDIRECT_DESC : 0, "blk"))
 		return 1;
@@ -485,8 +543,13 @@ static int run_device(struct blk_run *r, unsigned devno, bool ro)
 			  r->req, per_req, blk->vq.size);
 		return 1;
 	}
+	/* In flight: as many as the ring's descriptors hold, never one more. */
 	if (r->depth > blk->vq.size / (blk->tables ? 1 : per_req))
 		r->depth = blk->vq.size / (blk->tables ? 1 : per_req);
+	if (r->qsize)
+		gm_printf("blk: queue size %u (QueueNumMax %u): %u in flight, %u ring "
+			  "descriptor%s each\n", blk->vq.size, blk->vq.num_max, r->depth,
+			  blk->tables ? 1 : per_req, blk->tables ? "" : "s");
 	if (blk->tables || blk->segs) {
 		gm_printf("blk: layout: %u KiB requests of %u data segments (seg_max %u, size_max ",
 			  r->req >> 10, gm_blk_segs(blk, r->req), blk->seg_max);
@@ -510,6 +573,7 @@ int prog_blk(const struct gm_ctx *c)
 	struct blk_run r = { .ctx = c };
 	uint64_t mib = DEFAULT_MIB, req_kib, depth, seed, left;
 	bool want_indirect = gm_param(c, "blk.indirect") != NULL;
+	bool want_qsize = gm_param(c, "blk.qsize") != NULL;
 	const char *devsel = gm_param(c, "blk.dev");
 	unsigned first = 0, last = 0;
 	bool ro = gm_param_bool(c, "blk.ro");
@@ -524,12 +588,16 @@ int prog_blk(const struct gm_ctx *c)
 	    !gm_param_u64(c, "blk.seed", UINT64_MAX, DEFAULT_SEED, &seed) ||
 	    !gm_param_u64(c, "blk.timeout_ms", 3600000, 10000, &r.timeout_ms) ||
 	    !gm_param_u64(c, "blk.indirect", 8, NO_INDIRECT, &r.indirect) ||
-	    (want_indirect && r.indirect % 8)) {
+	    (want_indirect && r.indirect % 8) ||
+	    !gm_param_u64(c, "blk.qsize", GM_VQ_MAX_SIZE, 0, &r.qsize) ||
+	    (want_qsize && (!r.qsize || (r.qsize & (r.qsize - 1))))) {
 		gm_puts("blk: bad size or parameter (blk.req: KiB, multiple of 4; "
-			"blk.depth: 1-64; blk.indirect: 0 or 8)\n");
+			"blk.depth: 1-64; blk.indirect: 0 or 8; blk.qsize: a power of two, "
+			"1-256)\n");
 		return 2;
 	}
 	r.maxseg = gm_param_bool(c, "blk.maxseg");
+	r.reset = gm_param_bool(c, "blk.reset");
 	if (devsel && gm_streq(devsel, "all")) {
 		last = MAX_DEVS - 1;
 	} else if (devsel) {

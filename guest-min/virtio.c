@@ -223,6 +223,9 @@ static bool vq_setup(struct gm_vdev *dev, struct gm_vq *vq, uint16_t index, cons
 		return false;
 	}
 	n = max < GM_VQ_MAX_SIZE ? max : GM_VQ_MAX_SIZE;
+	/* QueueNum only has to be at most QueueNumMax (4.2.2.2): a driver may ask less. */
+	if (vq->limit && n > vq->limit)
+		n = vq->limit;
 	while (n & (n - 1)) /* split rings are a power of two */
 		n &= n - 1;
 	if (!vq->mem && !(vq->mem = gm_alloc(GM_VQ_MEM_SIZE, 4096))) {
@@ -233,6 +236,7 @@ static bool vq_setup(struct gm_vdev *dev, struct gm_vq *vq, uint16_t index, cons
 	vq->dev = dev;
 	vq->index = index;
 	vq->size = (uint16_t)n;
+	vq->num_max = max;
 	vq->desc = (volatile struct virtq_desc *)vq->mem;
 	vq->avail = (volatile struct virtq_avail *)(vq->mem + VQ_AVAIL_OFF);
 	vq->used = (volatile struct virtq_used *)(vq->mem + VQ_USED_OFF);

@@ -113,7 +113,10 @@ struct virtq_used {
 	struct virtq_used_elem ring[];
 };
 
-/* Largest queue guest-min sets up; bigger QueueNumMax values are cut to it. */
+/*
+ * Largest queue guest-min sets up: QueueNumMax cut to it and to vq->limit (a
+ * driver may choose a smaller size, 4.2.2.2), rounded down to a power of two.
+ */
 #define GM_VQ_MAX_SIZE 256
 /* One ring area per queue: descriptors at 0, avail at 4096, used at 5120. */
 #define GM_VQ_MEM_SIZE 8192
@@ -129,10 +132,12 @@ struct gm_vq {
 	struct gm_vdev *dev;
 	uint16_t index;        /* queue index (QueueSel) */
 	uint16_t size;         /* entries */
+	uint16_t limit;        /* at most this many (a power of two), 0: none; set by the caller */
+	uint32_t num_max;      /* the device's QueueNumMax at the last setup */
 	volatile struct virtq_desc *desc;
 	volatile struct virtq_avail *avail;
 	volatile struct virtq_used *used;
-	uint8_t *mem;          /* GM_VQ_MEM_SIZE bytes, kept across re-inits */
+	uint8_t *mem;          /* GM_VQ_MEM_SIZE bytes, kept across re-inits; NULL: a new one */
 	uint16_t avail_idx;    /* our copy of avail->idx */
 	uint16_t last_used;    /* used entries consumed so far */
 	uint16_t nfree, free_head;

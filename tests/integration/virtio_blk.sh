@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # virtio-blk seen from a guest: guest-min's `blk` writes a pattern, flushes, reads it back
 # and checksums it; the host then checks the image holds the same pattern and checksum.
-# Also: both I/O engines, GET_ID, a read-only drive, two drives, many small requests, and
-# the request layouts of issue 15 (indirect tables only 8-byte aligned, seg_max-long chains).
+# Also: both I/O engines, GET_ID, a read-only drive, two drives, many small requests,
+# the request layouts of issue 15 (indirect tables only 8-byte aligned, seg_max-long chains),
+# and two more choices the spec leaves to a driver: a queue smaller than QueueNumMax
+# (direct chains; indirect tables, each no longer than the queue), and a reset with a
+# fresh initialisation between the write and the read (Linux's rmmod and modprobe).
 cd "$(dirname "$0")/../.." && . tests/integration/common.bash
 require_kvm
 
@@ -125,8 +128,9 @@ grep -q 'seg_max = BLK_QUEUE_MAX - 2;' virtio/blk.c && [ -n "$qmax" ] && SEG_MAX
 CHAINS="chains of $SEG_MAX data segments \(seg_max $SEG_MAX\)"
 TABLES="indirect tables at 8 mod 16"
 
-layout_case() { # NAME ENGINE SEED LAYOUT-REGEX CMDLINE
-	local name=$1 engine=$2 seed=$3 layout=$4 cmdline=$5 img=$TMP/$1.img got
+layout_case() { # NAME ENGINE SEED LAYOUT-REGEX CMDLINE [LINE-REGEX: a line the variant prints]
+	local name=$1 engine=$2 seed=$3 layout=$4 cmdline=$5 line=${6:-} img=$TMP/$1.img got
+	local show="layout|$layout${6:+|$6}"
 	truncate -s 8M "$img"
 	run_ember --kernel "$GUEST" --cmdline "blk 4 blk.seed=$seed $cmdline" \
 		--drive "path=$img,engine=$engine"
@@ -139,9 +143,11 @@ layout_case() { # NAME ENGINE SEED LAYOUT-REGEX CMDLINE
 		fail "$name" "ember marked the device NEEDS_RESET: err=[$err]"
 	elif ! grep -qE "$(line_re 4 "$layout")" <<<"$out"; then
 		fail "$name" "no '$(sed 's/\\//g' <<<"$layout")' result line (ember's seg_max is $SEG_MAX; guest: ${got:-no layout line}): out=[$out]"
+	elif [ -n "$line" ] && ! grep -qE "^blk: $line\$" <<<"$out"; then
+		fail "$name" "no 'blk: $(sed 's/\\//g' <<<"$line")' line: out=[$out]"
 	elif check_image "$name" "$img" 4 "$seed" 1 "$layout"; then
 		pass "$name"
-		grep -E "^blk: (layout|$layout)" <<<"$out" | sed 's/^/  /'
+		grep -E "^blk: ($show)" <<<"$out" | sed 's/^/  /'
 	fi
 }
 
@@ -150,6 +156,25 @@ for engine in sync async; do
 	layout_case "blk-maxseg-$engine" "$engine" 1509 "$CHAINS: " "blk.maxseg=1"
 	layout_case "blk-maxseg-indirect8-$engine" "$engine" 1510 "$TABLES, $CHAINS: " \
 		"blk.maxseg=1 blk.indirect=8"
+done
+
+# A smaller queue than QueueNumMax (virtio 1.2, 4.2.2.2: QueueNum "less than or equal
+# to" it), holding only what fits: 16 entries of direct chains (header, one data segment,
+# status) carry 5 requests; 4 entries with indirect tables carry 4, and since no chain,
+# indirect or not, may be longer than the queue (2.7.5.3.1), blk.maxseg gets 2 data
+# segments, not seg_max. (A queue of 1 or 2 cannot carry a read or write at all.) Then a
+# reset between the write and the read, and the whole initialisation again with the ring
+# at a new address: ember must drop the old ring (2.4.1), which guest-min poisons.
+QSIZE16="queue size 16 \(QueueNumMax $qmax\): 5 in flight, 3 ring descriptors each"
+QSIZE4="queue size 4 \(QueueNumMax $qmax\): 4 in flight, 1 ring descriptor each"
+RESET="reset and re-initialised: features 0x[0-9a-f]+, ring at 0x[0-9a-f]+ \(was 0x[0-9a-f]+\)"
+for engine in sync async; do
+	layout_case "blk-qsize16-$engine" "$engine" 1511 "queue size 16: " "blk.qsize=16" "$QSIZE16"
+	layout_case "blk-qsize4-indirect8-maxseg-$engine" "$engine" 1512 \
+		"queue size 4, $TABLES, chains of 2 data segments \(seg_max $SEG_MAX\): " \
+		"blk.qsize=4 blk.indirect=8 blk.maxseg=1" "$QSIZE4"
+	layout_case "blk-reset-$engine" "$engine" 1513 "reset between write and read: " \
+		"blk.reset=1" "$RESET"
 done
 
 # No drive: a clear message, status 1.
