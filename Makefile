@@ -11,7 +11,7 @@ EMBER_SRCS := vmm.c \
 	api/http.c api/server.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
-	jail/cgroup.c jail/config.c jail/files.c jail/jail.c jail/rlimit.c \
+	jail/cgroup.c jail/config.c jail/files.c jail/flags.c jail/jail.c jail/rlimit.c \
 	jail/seccomp.c jail/seccomp_rules.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
 	vcpu/bus.c vcpu/cpuid.c vcpu/debug_exit.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \

@@ -106,7 +106,8 @@ static int vmm_prepare_entry(struct vm *vm, const struct vm_config *cfg,
 	};
 	if (cmdline_compose(cmdline, sizeof(cmdline), devices, cfg->cmdline, &timing, e) < 0)
 		return -1;
-	cpu_tables_write(&vm->mem, bi->protocol);
+	if (cpu_tables_write(&vm->mem, bi->protocol, e) < 0)
+		return -1;
 	if (bi->protocol == BOOT_PVH)
 		return pvh_start_info_write(&vm->mem, bi, cmdline, e) < 0 ? -1 :
 		       vcpu_enter_pvh(&vm->vcpus[0], bi->entry, LAYOUT_PVH_START_INFO, e);
@@ -151,6 +152,18 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	return 0;
 }
 
+/*
+ * The devices go first, while guest memory and the event loop they use still exist:
+ * a reset ends their in-flight I/O. vcpu/ knows nothing of virtio.
+ */
+static void vmm_destroy_vm(struct vmm *v)
+{
+	for (unsigned i = 0; i < v->vm.nvirtio; i++)
+		virtio_mmio_destroy(v->vm.virtio[i]);
+	v->vm.nvirtio = 0;
+	vm_destroy(&v->vm);
+}
+
 /* ---- what InstanceStart does ---- */
 
 static int vmm_instance_start(struct vmm *v, struct errbuf *e)
@@ -161,7 +174,7 @@ static int vmm_instance_start(struct vmm *v, struct errbuf *e)
 	if (vmm_build(v, e) < 0) {
 		/* A refused start leaves nothing behind: the API may try again. */
 		uint64_t ns = v->vm.t_start_ns, tsc = v->vm.t_start_tsc;
-		vm_destroy(&v->vm);
+		vmm_destroy_vm(v);
 		memset(&v->vm, 0, sizeof(v->vm));
 		v->vm.t_start_ns = ns, v->vm.t_start_tsc = tsc;
 		return -1;
@@ -409,6 +422,27 @@ static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
 	return vm_run(&v->vm, e);
 }
 
+_Static_assert(JAIL_MAX_FILES >= 2 + CONFIG_MAX_DEVICES, "kernel, initrd and every drive");
+_Static_assert(JAIL_MAX_ID == CONFIG_MAX_ID, "a jailed id is any id of the right characters");
+
+/* What the jail must know of this VM (jail/jail.h), from the configuration. */
+static int vmm_jail(struct vmm *v, struct errbuf *e)
+{
+	const struct vm_config *c = &v->cfg;
+	struct jail_vm jv = {
+		.id = c->id,
+		/* A TAP named now, or one the API may still add (no kernel yet: API-driven boot). */
+		.tun = c->nnets > 0 || !c->kernel_path,
+	};
+	if (c->kernel_path)
+		jv.files[jv.nfiles++] = (struct jail_host_file){ c->kernel_path, true };
+	if (c->initrd_path)
+		jv.files[jv.nfiles++] = (struct jail_host_file){ c->initrd_path, true };
+	for (unsigned i = 0; i < c->ndrives; i++)
+		jv.files[jv.nfiles++] = (struct jail_host_file){ c->drives[i].path, c->drives[i].read_only };
+	return jail_enter(&v->opts.jail, &jv, e);
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm *v = &the_vmm;
@@ -431,7 +465,7 @@ int main(int argc, char **argv)
 	if (status == 0) {
 		log_init(STDERR_FILENO, v->cfg.logger.level, v->cfg.id);
 		/* Jailed before anything the guest reaches is opened: vmm_main opens it all. */
-		if (v->opts.jail.enabled && jail_enter(&v->opts.jail, &v->cfg, &e) < 0)
+		if (v->opts.jail.enabled && vmm_jail(v, &e) < 0)
 			status = EXIT_FAILURE_GENERIC;
 		else
 			status = vmm_main(v, &sigs, &e);
@@ -445,7 +479,7 @@ int main(int argc, char **argv)
 		log_warn("metrics: %s", me.msg);
 	api_server_stop(v->api);
 	if (v->built)
-		vm_destroy(&v->vm);
+		vmm_destroy_vm(v);
 	if (v->metrics_timer_fd >= 0)
 		close(v->metrics_timer_fd);
 	metrics_close();

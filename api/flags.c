@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jail/cgroup.h"
-#include "../jail/rlimit.h"
+#include "../jail/flags.h"
 #include "../lib/util.h"
 #include "version.h"
 
@@ -16,7 +15,6 @@ struct flag {
 	int (*set)(struct vm_config *cfg, const char *value, struct errbuf *e);
 	int (*set_opt)(struct launch_options *opts, const char *value, struct errbuf *e);
 	bool vm;   /* describes the VM: not with --config-file */
-	bool jail; /* one of the jail's: only with --jail */
 };
 
 static int parse_number(const char *flag, const char *s, long long *out, struct errbuf *e)
@@ -266,108 +264,6 @@ static int set_max_payload(struct launch_options *o, const char *v, struct errbu
 	return 0;
 }
 
-/* ---- the jail's flags (jail/jail.h) ---- */
-
-static int set_jail(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	(void)v, (void)e;
-	o->jail.enabled = true;
-	return 0;
-}
-
-/* A uid or gid: 0 to 2^32-2 (-1 means "unchanged" to the kernel). */
-static int parse_id_number(const char *flag, const char *v, unsigned *out, struct errbuf *e)
-{
-	long long n;
-	if (parse_number(flag, v, &n, e) < 0)
-		return -1;
-	if (n < 0 || n >= 0xffffffffLL)
-		return errf(e, "--%s: %lld is out of range 0-%lld", flag, n, 0xffffffffLL - 1);
-	*out = (unsigned)n;
-	return 0;
-}
-
-static int set_jail_uid(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	unsigned n = 0;
-	if (parse_id_number("uid", v, &n, e) < 0)
-		return -1;
-	o->jail.uid = n, o->jail.has_uid = true;
-	return 0;
-}
-
-static int set_jail_gid(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	unsigned n = 0;
-	if (parse_id_number("gid", v, &n, e) < 0)
-		return -1;
-	o->jail.gid = n, o->jail.has_gid = true;
-	return 0;
-}
-
-static int set_jail_chroot_base(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	if (v[0] != '/' || strcmp(v, "/") == 0)
-		return errf(e, "--chroot-base: '%s' is not an absolute directory other than /", v);
-	o->jail.chroot_base = v;
-	return 0;
-}
-
-static int set_jail_netns(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	if (!*v)
-		return errf(e, "--netns: the path is empty");
-	o->jail.netns = v;
-	return 0;
-}
-
-static int set_jail_cgroup(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	struct jail_config *j = &o->jail;
-	char why[sizeof(e->msg)];
-	if (j->ncgroups == JAIL_MAX_CGROUPS)
-		return errf(e, "--cgroup: at most %d", JAIL_MAX_CGROUPS);
-	if (jail_setting_parse(v, &j->cgroups[j->ncgroups], e) < 0 ||
-	    cgroup_check_key(j->cgroups[j->ncgroups].key, e) < 0) {
-		snprintf(why, sizeof(why), "%s", e->msg);
-		return errf(e, "--cgroup: %s", why);
-	}
-	j->ncgroups++;
-	return 0;
-}
-
-static int set_jail_rlimit(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	struct jail_config *j = &o->jail;
-	struct jail_setting *s = &j->rlimits[j->nrlimits];
-	char why[sizeof(e->msg)];
-	int resource;
-	rlim_t limit;
-	if (j->nrlimits == JAIL_MAX_RLIMITS)
-		return errf(e, "--resource-limit: at most %d", JAIL_MAX_RLIMITS);
-	if (jail_setting_parse(v, s, e) < 0 ||
-	    jail_rlimit_parse(s->key, s->value, &resource, &limit, e) < 0) {
-		snprintf(why, sizeof(why), "%s", e->msg);
-		return errf(e, "--resource-limit: %s", why);
-	}
-	j->nrlimits++;
-	return 0;
-}
-
-static int set_jail_daemonize(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	(void)v, (void)e;
-	o->jail.daemonize = true;
-	return 0;
-}
-
-static int set_jail_new_pid_ns(struct launch_options *o, const char *v, struct errbuf *e)
-{
-	(void)v, (void)e;
-	o->jail.new_pid_ns = true;
-	return 0;
-}
-
 static const struct flag flags[] = {
 	{ "kernel", "PATH", "guest kernel: ELF (vmlinux, guest-min, PVH) or bzImage",
 	  .set = config_set_kernel, .vm = true },
@@ -407,26 +303,16 @@ static const struct flag flags[] = {
 	  .set = set_boot_timer },
 	{ "no-seccomp", NULL, "install no syscall filters (debugging only; says so on stderr)",
 	  .set_opt = set_no_seccomp },
-	{ "jail", NULL, "confine ember before it boots (needs --id, --uid, --gid; README: Jail)",
-	  .set_opt = set_jail },
-	{ "uid", "UID", "--jail: run as this user", .set_opt = set_jail_uid, .jail = true },
-	{ "gid", "GID", "--jail: run as this group", .set_opt = set_jail_gid, .jail = true },
-	{ "chroot-base", "DIR", "--jail: the jail is DIR/ember/ID/root (default /srv/ember)",
-	  .set_opt = set_jail_chroot_base, .jail = true },
-	{ "netns", "PATH", "--jail: join this network namespace (e.g. /var/run/netns/NAME)",
-	  .set_opt = set_jail_netns, .jail = true },
-	{ "cgroup", "KEY=VALUE", "--jail: a cgroup file and its value, repeatable (pids.max=64)",
-	  .set_opt = set_jail_cgroup, .jail = true },
-	{ "resource-limit", "KEY=VALUE",
-	  "--jail: no-file (default 2048), fsize, core, nproc or memlock, repeatable",
-	  .set_opt = set_jail_rlimit, .jail = true },
-	{ "daemonize", NULL, "--jail: detach (setsid, stdio to /dev/null); exit 0 once jailed",
-	  .set_opt = set_jail_daemonize, .jail = true },
-	{ "new-pid-ns", NULL, "--jail: run in a new PID namespace (a parent relays signals)",
-	  .set_opt = set_jail_new_pid_ns, .jail = true },
-	{ "help", NULL, "print this help and exit", NULL, NULL, false, false },
-	{ "version", NULL, "print the version and exit", NULL, NULL, false, false },
+	{ "help", NULL, "print this help and exit", NULL, NULL, false },
+	{ "version", NULL, "print the version and exit", NULL, NULL, false },
 };
+
+static void flag_usage(FILE *out, const char *name, const char *arg, const char *help)
+{
+	char left[32];
+	snprintf(left, sizeof(left), "--%s%s%s", name, arg ? " " : "", arg ? arg : "");
+	fprintf(out, "  %-33s %s\n", left, help);
+}
 
 static void flags_usage(FILE *out)
 {
@@ -437,21 +323,37 @@ static void flags_usage(FILE *out)
 		     "       ember --api-sock PATH     (configure and start through the API)\n"
 		     "       any of these with --jail --id ID --uid UID --gid GID [jail flags]\n"
 		     "\nflags:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-		char left[32];
-		snprintf(left, sizeof(left), "--%s%s%s", flags[i].name, flags[i].arg ? " " : "",
-			 flags[i].arg ? flags[i].arg : "");
-		fprintf(out, "  %-33s %s\n", left, flags[i].help);
-	}
+	/* The VM's and ember's flags, the jail's, then --help and --version. */
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (flags[i].set || flags[i].set_opt)
+			flag_usage(out, flags[i].name, flags[i].arg, flags[i].help);
+	for (size_t i = 0; i < jail_nflags; i++)
+		flag_usage(out, jail_flags[i].name, jail_flags[i].arg, jail_flags[i].help);
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (!flags[i].set && !flags[i].set_opt)
+			flag_usage(out, flags[i].name, flags[i].arg, flags[i].help);
 	fprintf(out, "\nexit status: the guest's own (guest-min), 0 on reset or a clean stop, "
 		     "1 on failure, 152 on a bad config file, 153 on bad arguments\n");
+}
+
+static bool name_is(const char *flag, const char *name, size_t len)
+{
+	return strlen(flag) == len && strncmp(flag, name, len) == 0;
 }
 
 static const struct flag *flag_find(const char *name, size_t len)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-		if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0)
+		if (name_is(flags[i].name, name, len))
 			return &flags[i];
+	return NULL;
+}
+
+static const struct jail_flag *jail_flag_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < jail_nflags; i++)
+		if (name_is(jail_flags[i].name, name, len))
+			return &jail_flags[i];
 	return NULL;
 }
 
@@ -473,32 +375,33 @@ static int flags_check_launch(const struct vm_config *cfg, const struct launch_o
 	return 0;
 }
 
-/* --jail needs who to become and a name for its directory; its flags need --jail. */
-static int flags_check_jail(const struct vm_config *cfg, const struct launch_options *o,
-			    const char *jail_flag, bool id_given, struct errbuf *e)
-{
-	if (!o->jail.enabled)
-		return jail_flag ? errf(e, "--%s needs --jail", jail_flag) : 0;
-	if (!id_given)
-		return errf(e, "--jail needs --id ID (it names the jail's directory and cgroup)");
-	if (!o->jail.has_uid || !o->jail.has_gid)
-		return errf(e, "--jail needs --uid and --gid (whom ember becomes)");
-	return jail_check_id(cfg->id, e);
-}
-
 static int flags_apply(const struct flag *f, const char *value, struct vm_config *cfg,
 		       struct launch_options *opts, struct errbuf *e)
 {
 	return f->set ? f->set(cfg, value, e) : f->set_opt(opts, value, e);
 }
 
+/*
+ * The value of flag NAME (taking ARG, or none when arg is NULL): after '=' in the same
+ * word (eq), else the next word, which *i then skips.
+ */
+static int flag_value(int argc, char **argv, int *i, const char *name, const char *arg,
+		      const char *eq, const char **value, struct errbuf *e)
+{
+	*value = NULL;
+	if (!arg)
+		return eq ? errf(e, "--%s takes no value", name) : 0;
+	*value = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+	return *value ? 0 : errf(e, "--%s needs a value (%s)", name, arg);
+}
+
 enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 			      struct launch_options *opts, FILE *out, struct errbuf *e)
 {
-	const char *vm_flag = NULL, *jail_flag = NULL;
+	const char *vm_flag = NULL, *jail_flag = NULL, *value;
 	bool id_given = false;
-	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD,
-					 .jail.chroot_base = JAIL_DEFAULT_CHROOT_BASE };
+	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD };
+	jail_config_init(&opts->jail);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--", 2) != 0 || !a[2])
@@ -508,10 +411,19 @@ enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 		const char *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		const struct flag *f = flag_find(name, len);
-		if (!f)
+		const struct jail_flag *jf = f ? NULL : jail_flag_find(name, len);
+		if (!f && !jf)
 			return errf(e, "unknown flag '--%.*s' (see --help)", (int)len, name);
-		if (!f->arg && eq)
-			return errf(e, "--%s takes no value", f->name);
+		if (jf) {
+			if (flag_value(argc, argv, &i, jf->name, jf->arg, eq, &value, e) < 0 ||
+			    jf->set(&opts->jail, value, e) < 0)
+				return FLAGS_ERROR;
+			if (!jail_flag && strcmp(jf->name, "jail") != 0)
+				jail_flag = jf->name;
+			continue;
+		}
+		if (flag_value(argc, argv, &i, f->name, f->arg, eq, &value, e) < 0)
+			return FLAGS_ERROR;
 		if (!f->set && !f->set_opt) {
 			if (strcmp(f->name, "help") == 0)
 				flags_usage(out);
@@ -519,22 +431,14 @@ enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 				fprintf(out, "ember %s\n", EMBER_VERSION);
 			return FLAGS_DONE;
 		}
-		const char *value = NULL;
-		if (f->arg) {
-			value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!value)
-				return errf(e, "--%s needs a value (%s)", f->name, f->arg);
-		}
 		if (flags_apply(f, value, cfg, opts, e) < 0)
 			return FLAGS_ERROR;
 		if (f->vm && !vm_flag)
 			vm_flag = f->name;
-		if (f->jail && !jail_flag)
-			jail_flag = f->name;
 		id_given |= f->set == config_set_id;
 	}
 	return flags_check_launch(cfg, opts, vm_flag, e) < 0 ||
-			       flags_check_jail(cfg, opts, jail_flag, id_given, e) < 0 ?
+			       jail_flags_check(&opts->jail, jail_flag, cfg->id, id_given, e) < 0 ?
 		       FLAGS_ERROR :
 		       FLAGS_RUN;
 }

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "../jail/jail.h"
+#include "../jail/jail.h" /* struct jail_config */
 
 enum flags_result {
 	FLAGS_RUN = 0,   /* configuration complete: boot it */

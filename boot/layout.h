@@ -32,6 +32,8 @@
 #define LAYOUT_MMIO_GAP 0xC0000000ULL
 #define LAYOUT_BOOT_TIMER 0xC0000000ULL
 #define LAYOUT_VIRTIO_MMIO_BASE 0xC0001000ULL
+#define LAYOUT_IOAPIC 0xFEC00000ULL
+#define LAYOUT_IOAPIC_PINS 24 /* the MP table's interrupt sources, one per pin */
 #define LAYOUT_LAPIC 0xFEE00000ULL
 #define LAYOUT_TSS_ADDR 0xfffbd000ULL /* 3 pages KVM needs on Intel, inside the gap */
 

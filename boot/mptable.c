@@ -5,7 +5,6 @@
  */
 #include <string.h>
 
-#include "../vcpu/ioapic.h"
 #include "layout.h"
 #include "params.h"
 
@@ -80,7 +79,7 @@ static size_t mptable_size(unsigned ncpus)
 {
 	return sizeof(struct mpf_intel) + sizeof(struct mpc_table) +
 	       ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
-	       sizeof(struct mpc_ioapic) + (IOAPIC_NUM_PINS + 2) * sizeof(struct mpc_intsrc);
+	       sizeof(struct mpc_ioapic) + (LAYOUT_IOAPIC_PINS + 2) * sizeof(struct mpc_intsrc);
 }
 
 int mptable_write(struct guest_mem *gm, unsigned ncpus, struct errbuf *e)
@@ -111,11 +110,11 @@ int mptable_write(struct guest_mem *gm, unsigned ncpus, struct errbuf *e)
 	mp_put(&cur, &bus, sizeof(bus), &count);
 	struct mpc_ioapic ioapic = {
 		.type = MP_IOAPIC, .apicid = ioapic_id, .apicver = MP_IOAPIC_VERSION,
-		.flags = 1, .apicaddr = (uint32_t)IOAPIC_BASE,
+		.flags = 1, .apicaddr = (uint32_t)LAYOUT_IOAPIC,
 	};
 	mp_put(&cur, &ioapic, sizeof(ioapic), &count);
 	/* ISA IRQ n on pin n, conforming polarity and trigger (ISA: active high, edge). */
-	for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
+	for (unsigned pin = 0; pin < LAYOUT_IOAPIC_PINS; pin++) {
 		struct mpc_intsrc src = {
 			.type = MP_INTSRC, .irqtype = MP_INT, .srcbus = 0,
 			.srcbusirq = (uint8_t)pin, .dstapic = ioapic_id, .dstirq = (uint8_t)pin,

@@ -1,7 +1,6 @@
 /* What the jail flags hand over, checked for shape (see jail.h). */
 #include <string.h>
 
-#include "../api/config.h"
 #include "jail.h"
 
 int jail_setting_parse(const char *kv, struct jail_setting *s, struct errbuf *e)
@@ -27,8 +26,8 @@ int jail_setting_parse(const char *kv, struct jail_setting *s, struct errbuf *e)
 int jail_check_id(const char *id, struct errbuf *e)
 {
 	size_t n = strlen(id);
-	if (n == 0 || n > CONFIG_MAX_ID)
-		return errf(e, "--id '%s': under --jail an id is 1-%d characters", id, CONFIG_MAX_ID);
+	if (n == 0 || n > JAIL_MAX_ID)
+		return errf(e, "--id '%s': under --jail an id is 1-%d characters", id, JAIL_MAX_ID);
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

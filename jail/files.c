@@ -68,15 +68,11 @@ static int jail_file_add(struct jail_files *fs, const char *host, bool read_only
 	return 0;
 }
 
-int jail_files_clone(const struct vm_config *cfg, struct jail_files *fs, struct errbuf *e)
+int jail_files_clone(const struct jail_vm *vm, struct jail_files *fs, struct errbuf *e)
 {
 	fs->n = 0;
-	if (cfg->kernel_path && jail_file_add(fs, cfg->kernel_path, true, e) < 0)
-		return -1;
-	if (cfg->initrd_path && jail_file_add(fs, cfg->initrd_path, true, e) < 0)
-		return -1;
-	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if (jail_file_add(fs, cfg->drives[i].path, cfg->drives[i].read_only, e) < 0)
+	for (unsigned i = 0; i < vm->nfiles; i++)
+		if (jail_file_add(fs, vm->files[i].path, vm->files[i].read_only, e) < 0)
 			return -1;
 	return 0;
 }

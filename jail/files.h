@@ -12,10 +12,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "../api/config.h"
 #include "../lib/error.h"
-
-#define JAIL_MAX_FILES (2 + CONFIG_MAX_DEVICES)
+#include "jail.h"
 
 struct jail_file {
 	char inside[PATH_MAX]; /* jail_inside_path of the configured path */
@@ -30,8 +28,8 @@ struct jail_files {
 	unsigned n;
 };
 
-/* Before the pivot: one detached bind mount per file of cfg. */
-int jail_files_clone(const struct vm_config *cfg, struct jail_files *fs, struct errbuf *e);
+/* Before the pivot: one detached bind mount per file of vm. */
+int jail_files_clone(const struct jail_vm *vm, struct jail_files *fs, struct errbuf *e);
 
 /* After the pivot: each mounted at its inside path (parents and an empty file made). */
 int jail_files_attach(struct jail_files *fs, struct errbuf *e);

@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../api/config.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "cgroup.h"
@@ -34,7 +33,7 @@
 /* What the steps share. */
 struct jail_run {
 	const struct jail_config *jc;
-	const struct vm_config *cfg;
+	const struct jail_vm *vm;
 	char root[PATH_MAX]; /* <base>/ember/<id>/root, as the host sees it */
 	int ready_fd;        /* --daemonize: the waiting parent's pipe, -1 otherwise */
 	int null_fd;         /* --daemonize: /dev/null, opened while the host's is reachable */
@@ -146,8 +145,8 @@ static int jail_make_root(struct jail_run *r, struct errbuf *e)
 {
 	struct stat st;
 	if (snprintf(r->root, sizeof(r->root), "%s/ember/%s/root", r->jc->chroot_base,
-		     r->cfg->id) >= (int)sizeof(r->root))
-		return errf(e, "%s/ember/%s/root: path too long", r->jc->chroot_base, r->cfg->id);
+		     r->vm->id) >= (int)sizeof(r->root))
+		return errf(e, "%s/ember/%s/root: path too long", r->jc->chroot_base, r->vm->id);
 	if (jail_mkdirs(r->root, e) < 0)
 		return -1;
 	if (lstat(r->root, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -181,7 +180,7 @@ static int jail_join_netns(struct jail_run *r, struct errbuf *e)
 
 static int jail_enter_cgroup(struct jail_run *r, struct errbuf *e)
 {
-	return cgroup_enter(r->cfg->id, r->jc->cgroups, r->jc->ncgroups, e);
+	return cgroup_enter(r->vm->id, r->jc->cgroups, r->jc->ncgroups, e);
 }
 
 /* ---- 7. namespaces; --new-pid-ns: a parent outside that relays signals ---- */
@@ -239,7 +238,7 @@ static int jail_unshare(struct jail_run *r, struct errbuf *e)
 
 static int jail_clone_files(struct jail_run *r, struct errbuf *e)
 {
-	return jail_files_clone(r->cfg, &r->files, e);
+	return jail_files_clone(r->vm, &r->files, e);
 }
 
 /* ---- 9. the jail's root becomes "/", the host's is detached ---- */
@@ -286,8 +285,7 @@ static int jail_make_devices(struct jail_run *r, struct errbuf *e)
 	uid_t uid = r->jc->uid;
 	gid_t gid = r->jc->gid;
 	struct stat st;
-	/* A TAP named now, or one the API may still add (no kernel yet: API-driven boot). */
-	bool tun = r->cfg->nnets > 0 || !r->cfg->kernel_path;
+	bool tun = r->vm->tun;
 	if (mkdir("/dev", 0755) < 0 && errno != EEXIST)
 		return errf(e, "mkdir /dev: %s", strerror(errno));
 	if (lstat("/dev", &st) < 0 || !S_ISDIR(st.st_mode))
@@ -412,10 +410,10 @@ static const struct jail_step {
 	{ "stdio", jail_detach_stdio },
 };
 
-int jail_enter(const struct jail_config *jc, const struct vm_config *cfg, struct errbuf *e)
+int jail_enter(const struct jail_config *jc, const struct jail_vm *vm, struct errbuf *e)
 {
 	static struct jail_run run; /* the files table is large */
-	run = (struct jail_run){ .jc = jc, .cfg = cfg, .ready_fd = -1, .null_fd = -1 };
+	run = (struct jail_run){ .jc = jc, .vm = vm, .ready_fd = -1, .null_fd = -1 };
 	for (size_t i = 0; i < ARRAY_SIZE(jail_ladder); i++) {
 		uint64_t t0 = monotonic_ns();
 		if (jail_ladder[i].run(&run, e) < 0) {

@@ -20,8 +20,24 @@
 #define JAIL_KEY_MAX 64
 #define JAIL_VALUE_MAX 128
 #define JAIL_DEFAULT_NOFILE 2048 /* Firecracker's jailer default for no-file */
+#define JAIL_MAX_ID 64
+#define JAIL_MAX_FILES 32
 
-struct vm_config;
+/*
+ * What the jail must know of the VM it confines, filled by the VMM from its
+ * configuration (jail/ knows no config model): the id that names the jail's directory
+ * and cgroup, the host files to make reachable inside (kernel, initrd, drives), and
+ * whether the VM may open a TAP.
+ */
+struct jail_vm {
+	const char *id;
+	struct jail_host_file {
+		const char *path;
+		bool read_only;
+	} files[JAIL_MAX_FILES];
+	unsigned nfiles;
+	bool tun;
+};
 
 struct jail_setting { /* --cgroup / --resource-limit KEY=VALUE */
 	char key[JAIL_KEY_MAX];
@@ -48,7 +64,7 @@ struct jail_config {
  */
 int jail_setting_parse(const char *kv, struct jail_setting *s, struct errbuf *e);
 
-/* The instance id under --jail: 1-64 of [A-Za-z0-9-] (it names a directory and a cgroup). */
+/* The instance id under --jail: 1-JAIL_MAX_ID of [A-Za-z0-9-] (a directory and a cgroup). */
 int jail_check_id(const char *id, struct errbuf *e);
 
 /*
@@ -65,6 +81,6 @@ int jail_inside_path(const char *path, char *out, size_t cap, struct errbuf *e);
  * "jail: <step>: <why>" in e. With --daemonize or --new-pid-ns the processes that stay
  * outside never return: they wait and _exit (see jail.c).
  */
-int jail_enter(const struct jail_config *jc, const struct vm_config *cfg, struct errbuf *e);
+int jail_enter(const struct jail_config *jc, const struct jail_vm *vm, struct errbuf *e);
 
 #endif

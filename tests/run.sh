@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one line: "N passed, N failed, N skipped".
+#   structure       scripts/include-graph.sh --check: no new include cycle between folders
 #   unit tests      build/unit-tests (Criterion, glibc + ASan/UBSan)
 #   integration     tests/integration/*.sh, against build/ember and build/ember-asan
-#   fuzz            build/fuzz/fuzz_api (libFuzzer) for FUZZ_SECONDS (default 60)
+#   fuzz            build/fuzz/fuzz_api and build/fuzz/fuzz_virtio (libFuzzer), each for
+#                   FUZZ_SECONDS (default 60)
 #   nested          tests/nested/test-*.sh: Linux guests under QEMU-TCG nested KVM
 # A test script prints PASS:/FAIL:/SKIP: lines (one per case) and exits 0, 1 or 77.
 # TESTS_NO_NESTED=1 leaves the nested tests out (make check).
@@ -110,6 +112,11 @@ fi
 box=
 scripts/kvm-box.sh --host-kvm || box=1
 
+echo "== structure (folder include graph: scripts/include-graph.sh)"
+graph_out=$(scripts/include-graph.sh --check 2>&1); graph_rc=$?
+echo "$graph_out"
+count_lines "$graph_out" "$graph_rc" include-graph
+
 echo "== unit tests (ASan/UBSan)"
 unit_listed=$(build/unit-tests --list 2>/dev/null | grep -cE '^(├|└)')
 if [ -n "$box" ]; then
@@ -122,6 +129,12 @@ echo "== fuzz (libFuzzer over the API's request path, ${FUZZ_SECONDS:-60} s)"
 fuzz_out=$(tests/fuzz/run.sh build/fuzz/fuzz_api "${FUZZ_SECONDS:-60}" 2>&1); fuzz_rc=$?
 echo "$fuzz_out"
 count_lines "$fuzz_out" "$fuzz_rc" fuzz_api
+
+echo "== fuzz (libFuzzer over the guest boundary: virtqueues, virtio-blk, virtio-net, ${FUZZ_SECONDS:-60} s)"
+fuzz_out=$(tests/fuzz/run.sh build/fuzz/fuzz_virtio "${FUZZ_SECONDS:-60}" tests/fuzz/corpus_virtio 2>&1)
+fuzz_rc=$?
+echo "$fuzz_out"
+count_lines "$fuzz_out" "$fuzz_rc" fuzz_virtio
 
 if [ -z "$box" ]; then
 	echo "== integration (guest-min, native KVM)"

@@ -14,9 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IOAPIC_BASE 0xFEC00000ULL
+#include "../boot/layout.h"
+
+#define IOAPIC_BASE LAYOUT_IOAPIC
 #define IOAPIC_SIZE 0x1000ULL
-#define IOAPIC_NUM_PINS 24
+#define IOAPIC_NUM_PINS LAYOUT_IOAPIC_PINS
 
 struct ioapic_route {
 	uint64_t addr;

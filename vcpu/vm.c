@@ -15,7 +15,6 @@
 #include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
-#include "../virtio/mmio.h"
 
 static int kvm_require_cap(int vm_fd, int cap, const char *name, struct errbuf *e)
 {
@@ -289,8 +288,6 @@ void vm_destroy(struct vm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
-	for (unsigned i = 0; i < vm->nvirtio; i++)
-		virtio_mmio_destroy(vm->virtio[i]);
 	serial_destroy(&vm->serial);
 	free(vm->cpuid);
 	bus_destroy(&vm->pio);

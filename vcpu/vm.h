@@ -82,7 +82,7 @@ struct vm {
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
 	unsigned nvirtio; /* slot i: LAYOUT_VIRTIO_MMIO_BASE + i * 4 KiB, pin 5 + i */
-	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
+	struct virtio_mmio *virtio[VM_MAX_VIRTIO]; /* made by virtio/, freed by the VMM */
 
 	uint64_t t_start_ns;   /* ember's main() began */
 	uint64_t t_start_tsc;  /* host TSC at that moment */

@@ -384,7 +384,7 @@ int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void 
 	t->irq_fd = -1;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		t->notify[q].fd = -1;
-	vm->virtio[vm->nvirtio++] = t; /* from here on vm_destroy frees it */
+	vm->virtio[vm->nvirtio++] = t; /* from here on vmm_destroy_vm (vmm.c) frees it */
 
 	if (bus_register(&vm->mmio, t->base, VIRTIO_MMIO_SLOT_SIZE, virtio_mmio_access, t,
 			 t->name, e) < 0 ||
