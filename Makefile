@@ -140,7 +140,8 @@ bench: all $(BUILD)/perf/irqchip_cost $(BUILD)/perf/floor $(BUILD)/perf/coldstar
 	@perf/bench.sh $(BUILD)
 
 # libFuzzer over the API's request path (HTTP parser, router, JSON); `make fuzz` runs it
-# for FUZZ_SECONDS over tests/fuzz/corpus; `make test` runs it too (see tests/run.sh).
+# (and fuzz_virtio, below) for FUZZ_SECONDS over tests/fuzz/corpus; `make test` runs both
+# too (see tests/run.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := tests/fuzz/fuzz_api.c api/http.c api/router.c api/config_json.c api/config.c \
 	lib/log.c lib/metrics.c lib/rate_limiter.c
@@ -150,8 +151,33 @@ $(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h lib/*.h) $(DEPS)/.stamp
 	$(Q)clang $(COMMON_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -isystem $(DEPS)/include -o $@ $(FUZZ_SRCS) \
 		-L$(DEPS)/lib -lhttp_parser -l:libjansson.so -lpthread
-fuzz: $(BUILD)/fuzz/fuzz_api
-	@tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_api $(FUZZ_SECONDS)
+
+# libFuzzer over the guest boundary (tests/fuzz/fuzz_virtio.c): ring, descriptor and
+# request bytes into the virtqueue walk, virtio-blk (sync engine, a memfd disk) and
+# virtio-net (a socketpair as its TAP) on a vm without KVM, seeds in tests/fuzz/corpus_virtio.
+# The --wrap'ed calls are where it checks what the devices touch (see the file's top).
+FUZZ_VIRTIO_SRCS := tests/fuzz/fuzz_virtio.c virtio/blk.c virtio/blk_engine_sync.c \
+	virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c \
+	vcpu/bus.c vcpu/ioapic.c lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c \
+	lib/rate_limiter.c
+FUZZ_VIRTIO_WRAPS := -Wl,--wrap=guest_mem_at,--wrap=virtq_pop_chain,--wrap=virtq_unpop \
+	-Wl,--wrap=virtq_fill_used,--wrap=virtq_push_used,--wrap=virtq_reset \
+	-Wl,--wrap=preadv,--wrap=pwritev,--wrap=pread,--wrap=pwrite,--wrap=writev \
+	-Wl,--wrap=open,--wrap=ioctl,--wrap=calloc,--wrap=free
+$(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_SRCS) tests/fake_vm.h api/config.h \
+		$(wildcard virtio/*.h vcpu/*.h lib/*.h) $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo '  FUZZ    $@')
+	$(Q)clang $(COMMON_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -isystem $(DEPS)/include -o $@ $(FUZZ_VIRTIO_SRCS) \
+		$(FUZZ_VIRTIO_WRAPS) -L$(DEPS)/lib -luring -lpthread
+
+# Both fuzzers, each for FUZZ_SECONDS; fails if either found something.
+fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_virtio
+	@rc=0; \
+	 tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_api $(FUZZ_SECONDS) tests/fuzz/corpus || rc=1; \
+	 tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_virtio $(FUZZ_SECONDS) tests/fuzz/corpus_virtio || rc=1; \
+	 exit $$rc
 
 # The L2 kernel for Linux tests and for users: Debian's linux-source-6.1 with
 # scripts/guest-kernel.config, cached outside the checkout.
@@ -163,12 +189,13 @@ guest-kernel-slob:
 
 # Everything: unit tests (ASan/UBSan), integration tests against both the musl and
 # the sanitizer build, and the nested-KVM Linux tests. Ends with "N passed, N failed, N skipped".
-test: all $(BUILD)/ember-asan $(BUILD)/ember-test $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api guest-kernel \
-	guest-kernel-slob
+test: all $(BUILD)/ember-asan $(BUILD)/ember-test $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api \
+	$(BUILD)/fuzz/fuzz_virtio guest-kernel guest-kernel-slob
 	@tests/run.sh
 
 # The sanitizer half alone, quicker than `test`.
-check: all $(BUILD)/ember-asan $(BUILD)/ember-test $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api
+check: all $(BUILD)/ember-asan $(BUILD)/ember-test $(BUILD)/unit-tests $(BUILD)/fuzz/fuzz_api \
+	$(BUILD)/fuzz/fuzz_virtio
 	@TESTS_NO_NESTED=1 tests/run.sh
 
 clean:

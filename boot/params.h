@@ -46,8 +46,11 @@ int cmdline_compose(char *out, size_t cap, const char *devices, const char *user
 /* MP table for ncpus CPUs (APIC ids 0..n-1) and the IOAPIC (id ncpus). */
 int mptable_write(struct guest_mem *gm, unsigned ncpus, struct errbuf *e);
 
-/* GDT (64-bit or 32-bit code), empty IDT, identity map of the first 4 GiB. */
-void cpu_tables_write(struct guest_mem *gm, enum boot_protocol protocol);
+/*
+ * GDT (64-bit or 32-bit code), empty IDT, identity map of the first 4 GiB. Fails, with
+ * guest memory untouched and e naming the table, when RAM does not reach a table.
+ */
+int cpu_tables_write(struct guest_mem *gm, enum boot_protocol protocol, struct errbuf *e);
 
 #define PVH_START_MAGIC 0x336ec578
 

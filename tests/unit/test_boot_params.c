@@ -464,9 +464,15 @@ static uint64_t gdt(unsigned i)
 	return rd64(0x500 + 8 * i);
 }
 
+static void write_tables(enum boot_protocol protocol)
+{
+	struct errbuf e = { "" };
+	cr_assert_eq(cpu_tables_write(&gm, protocol, &e), 0, "%s", e.msg);
+}
+
 Test(cpu_tables, gdt_for_64bit_entry)
 {
-	cpu_tables_write(&gm, BOOT_LINUX64);
+	write_tables(BOOT_LINUX64);
 	cr_assert_eq(gdt(0), 0, "null descriptor");
 	uint64_t code = gdt(1), data = gdt(2), tss = gdt(3);
 	cr_assert((code & DESC_P) && (code & DESC_S) && (code & DESC_CODE), "code: 0x%llx",
@@ -481,7 +487,7 @@ Test(cpu_tables, gdt_for_64bit_entry)
 
 Test(cpu_tables, gdt_for_pvh_has_32bit_code)
 {
-	cpu_tables_write(&gm, BOOT_PVH);
+	write_tables(BOOT_PVH);
 	uint64_t code = gdt(1);
 	cr_assert((code & DESC_P) && (code & DESC_CODE));
 	cr_assert(!(code & DESC_L) && (code & DESC_DB), "code must be 32-bit (L=0, D=1)");
@@ -491,13 +497,13 @@ Test(cpu_tables, gdt_for_pvh_has_32bit_code)
 
 Test(cpu_tables, idt_is_empty)
 {
-	cpu_tables_write(&gm, BOOT_LINUX64);
+	write_tables(BOOT_LINUX64);
 	cr_assert(gm_all(&gm, 0x520, 8, 0));
 }
 
 Test(cpu_tables, identity_map_of_first_4gib)
 {
-	cpu_tables_write(&gm, BOOT_LINUX64);
+	write_tables(BOOT_LINUX64);
 	uint64_t pml4 = rd64(0x9000);
 	cr_assert_eq(pml4 & ~0xfffULL, 0xa000, "PML4[0] -> 0x%llx", (unsigned long long)pml4);
 	cr_assert_eq(pml4 & 3, 3, "PML4[0] present and writable");
@@ -517,9 +523,24 @@ Test(cpu_tables, identity_map_of_first_4gib)
 
 Test(cpu_tables, other_table_entries_are_not_present)
 {
-	cpu_tables_write(&gm, BOOT_LINUX64);
+	write_tables(BOOT_LINUX64);
 	for (uint64_t i = 1; i < 512; i++)
 		cr_assert_eq(rd64(0x9000 + 8 * i) & 1, 0, "stale PML4[%llu]", (unsigned long long)i);
 	for (uint64_t i = 4; i < 512; i++)
 		cr_assert_eq(rd64(0xa000 + 8 * i) & 1, 0, "stale PDPT[%llu]", (unsigned long long)i);
+}
+
+/* RAM that ends before the page directories: refused, naming them, and nothing written
+ * (not even the GDT, which would fit). */
+Test(cpu_tables, guest_memory_without_room_for_the_tables_is_refused)
+{
+	struct guest_mem small;
+	gm_setup(&small, 48 * KIB); /* up to 0xc000: PML4 and PDPT fit, the 4 PDs do not */
+	gm_fill(&small, 0, 48 * KIB, FILL_BYTE);
+	struct errbuf e = { "" };
+	cr_assert_eq(cpu_tables_write(&small, BOOT_LINUX64, &e), -1);
+	cr_assert_str_eq(e.msg, "no guest RAM for the page directories at 0xb000-0xefff (the "
+				"guest has 48 KiB)");
+	cr_assert(gm_all(&small, 0, 48 * KIB, FILL_BYTE), "guest memory was written");
+	guest_mem_destroy(&small);
 }

@@ -6,12 +6,10 @@
  * devices counted is read back from a metrics line, parsed with jansson.
  */
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -24,6 +22,7 @@
 #include "../../virtio/mmio.h"
 #include "../../virtio/net.h"
 #include "../../virtio/virtio_spec.h"
+#include "../fake_vm.h"
 #include "helpers.h"
 
 #define RAM (16 * MIB)
@@ -56,15 +55,6 @@ static struct {
 	uint16_t next_desc, avail_idx;
 } ring[VIRTIO_MAX_QUEUES];
 
-static void fake_send_msi(void *ctx, uint64_t addr, uint32_t data)
-{
-	(void)ctx;
-	(void)addr;
-	(void)data;
-}
-
-static const struct ioapic_ops io_ops = { .send_msi = fake_send_msi };
-
 /* A file of `size` bytes of `fill`. */
 static void make_file(const char *p, size_t size, char fill)
 {
@@ -82,12 +72,9 @@ static void setup(void)
 	metrics_reset_for_test();
 	memset(&vm, 0, sizeof(vm));
 	memset(ring, 0, sizeof(ring));
-	vm.vm_fd = vm.kvm_fd = -1;
 	gm_setup(&vm.mem, RAM);
-	ioapic_init(&vm.ioapic, 0, &io_ops, NULL);
-	bus_init(&vm.mmio, "mmio");
 	struct errbuf e = { "" };
-	cr_assert_eq(event_loop_init(&vm.loop, &e), 0, "%s", e.msg);
+	cr_assert_eq(fake_vm_init(&vm, &e), 0, "%s", e.msg);
 	log_fd = memfd_create("ember-log", 0);
 	log_init(log_fd, LOG_WARN, "test");
 
@@ -103,11 +90,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	for (unsigned i = 0; i < vm.nvirtio; i++)
-		virtio_mmio_destroy(vm.virtio[i]);
-	vm.nvirtio = 0;
-	event_loop_destroy(&vm.loop);
-	bus_destroy(&vm.mmio);
+	fake_vm_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	metrics_reset_for_test();
 	log_init(2, LOG_WARN, NULL);
@@ -120,24 +103,20 @@ static void teardown(void)
 
 /* ------------------------------------------------------------------ the driver */
 
-static void wr(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_access(t, off, (uint8_t *)&v, 4, true);
-}
-
+/* The shared driver (tests/fake_vm.h) under this file's short names. */
 static uint32_t rd(struct virtio_mmio *t, uint64_t off)
 {
-	uint32_t v = 0;
-	virtio_mmio_access(t, off, (uint8_t *)&v, 4, false);
-	return v;
+	return fake_virtio_rd(t, off);
 }
 
 static uint64_t device_features(struct virtio_mmio *t)
 {
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t lo = rd(t, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return lo | (uint64_t)rd(t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	return fake_virtio_device_features(t);
+}
+
+static void kick(struct virtio_mmio *t, unsigned q)
+{
+	fake_virtio_kick(t, q);
 }
 
 static uint64_t capacity(struct virtio_mmio *t)
@@ -148,32 +127,13 @@ static uint64_t capacity(struct virtio_mmio *t)
 /* 3.1.1: reset, features (what is offered of `want`, plus VERSION_1), queues, DRIVER_OK. */
 static void driver_up(struct virtio_mmio *t, uint64_t want, unsigned nqueues)
 {
-	wr(t, VIRTIO_MMIO_STATUS, 0);
-	wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	uint64_t f = (device_features(t) & want) | F(VIRTIO_F_VERSION_1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-	wr(t, VIRTIO_MMIO_STATUS, st);
-	cr_assert_eq(rd(t, VIRTIO_MMIO_STATUS), st, "features refused");
-	for (unsigned q = 0; q < nqueues; q++) {
-		wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(t, VIRTIO_MMIO_QUEUE_NUM, QSZ);
-		wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC(q));
-		wr(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)AVAIL(q));
-		wr(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)USED(q));
-		wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr(t, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-	cr_assert_eq(rd(t, VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
-	/* DRIVER_OK left the first look at each queue to the event thread: run it. */
-	for (unsigned q = 0; q < nqueues; q++) {
-		struct pollfd p = { t->notify[q].fd, POLLIN, 0 };
-		cr_assert_eq(poll(&p, 1, 0), 1, "queue %u was not kicked at DRIVER_OK", q);
-		t->notify[q].handler.fn(t->notify[q].handler.opaque, EPOLLIN);
-	}
+	cr_assert(fake_virtio_negotiate(t, want), "features refused");
+	for (unsigned q = 0; q < nqueues; q++)
+		fake_virtio_queue(t, q, QSZ, DESC(q), AVAIL(q), USED(q));
+	/* DRIVER_OK left the first look at each queue to the event thread: it ran. */
+	cr_assert_eq(fake_virtio_driver_ok(t), nqueues, "not every queue was kicked at DRIVER_OK");
+	cr_assert_eq(rd(t, VIRTIO_MMIO_STATUS),
+		     FAKE_VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 }
 
 struct seg {
@@ -219,13 +179,6 @@ static void post_indirect(unsigned q, uint64_t table, uint32_t len)
 	make_available(q, head);
 }
 
-/* QueueNotify, then the notify handler, as the event thread would run it. */
-static void kick(struct virtio_mmio *t, unsigned q)
-{
-	wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-	t->notify[q].handler.fn(t->notify[q].handler.opaque, EPOLLIN);
-}
-
 static uint16_t used_idx(unsigned q)
 {
 	struct virtq_used *u = gm_ptr(&vm.mem, USED(q), 4);
@@ -235,14 +188,8 @@ static uint16_t used_idx(unsigned q)
 /* Runs the event loop's handlers (async completions) until q's used index reaches want. */
 static void wait_used(unsigned q, uint16_t want)
 {
-	for (int i = 0; i < 500 && used_idx(q) != want; i++) {
-		struct epoll_event ev[8];
-		int n = epoll_wait(vm.loop.epfd, ev, 8, 10);
-		for (int k = 0; k < n; k++) {
-			struct event_handler *h = ev[k].data.ptr;
-			h->fn(h->opaque, ev[k].events);
-		}
-	}
+	for (int i = 0; i < 500 && used_idx(q) != want; i++)
+		fake_vm_poll(&vm, 10);
 	cr_assert_eq(used_idx(q), want, "request not completed");
 }
 

@@ -112,7 +112,7 @@ static void spin_vm_create(unsigned nvcpus)
 	cr_assert_eq(vm_create(&vm, 16 * MIB, nvcpus, &spin_mem, &e), 0, "%s", e.msg);
 	memcpy(gm_ptr(&vm.mem, SPIN_ENTRY, sizeof(spin_code)), spin_code, sizeof(spin_code));
 	memset(gm_ptr(&vm.mem, COUNTERS, 64 * nvcpus), 0, 64 * nvcpus);
-	cpu_tables_write(&vm.mem, BOOT_LINUX64);
+	cr_assert_eq(cpu_tables_write(&vm.mem, BOOT_LINUX64, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create_vcpus(&vm, &e), 0, "%s", e.msg);
 	for (unsigned i = 0; i < nvcpus; i++) {
 		cr_assert_eq(vcpu_enter_long_mode(&vm.vcpus[i], SPIN_ENTRY, COUNTERS + 64 * i, &e),
@@ -294,7 +294,7 @@ static void idle_vm_create(const char *words, bool boot_timer)
 	cr_assert_eq(vm_create_vcpus(&vm, &e), 0, "%s", e.msg);
 	struct boot_timing t = { .tsc_khz = vm.tsc_khz, .start_tsc = vm.t_start_tsc };
 	cr_assert_eq(cmdline_compose(cmdline, sizeof(cmdline), "", words, &t, &e), 0, "%s", e.msg);
-	cpu_tables_write(&vm.mem, bi.protocol);
+	cr_assert_eq(cpu_tables_write(&vm.mem, bi.protocol, &e), 0, "%s", e.msg);
 	cr_assert_eq(bi.protocol, BOOT_LINUX64);
 	cr_assert_eq(zero_page_write(&vm.mem, &bi, cmdline, &e), 0, "%s", e.msg);
 	cr_assert_eq(vcpu_enter_long_mode(&vm.vcpus[0], bi.entry, LAYOUT_ZERO_PAGE, &e), 0, "%s",
