@@ -7,8 +7,8 @@ Q := $(if $(V),,@)
 DEPS  := $(BUILD)/deps
 
 EMBER_SRCS := vmm.c \
-	api/config.c api/config_json.c api/flags.c api/router.c \
-	api/http.c api/server.c \
+	api/http.c api/router.c api/server.c \
+	config/config.c config/config_json.c config/flags.c \
 	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
 	boot/mptable.c boot/pvh.c boot/zero_page.c \
 	jail/cgroup.c jail/config.c jail/files.c jail/flags.c jail/jail.c jail/rlimit.c \
@@ -143,9 +143,9 @@ bench: all $(BUILD)/perf/irqchip_cost $(BUILD)/perf/floor $(BUILD)/perf/coldstar
 # (and fuzz_virtio, below) for FUZZ_SECONDS over tests/fuzz/corpus; `make test` runs both
 # too (see tests/run.sh).
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := tests/fuzz/fuzz_api.c api/http.c api/router.c api/config_json.c api/config.c \
+FUZZ_SRCS := tests/fuzz/fuzz_api.c api/http.c api/router.c config/config_json.c config/config.c \
 	lib/log.c lib/metrics.c lib/rate_limiter.c
-$(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h lib/*.h) $(DEPS)/.stamp
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h config/*.h lib/*.h) $(DEPS)/.stamp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  FUZZ    $@')
 	$(Q)clang $(COMMON_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
@@ -164,7 +164,7 @@ FUZZ_VIRTIO_WRAPS := -Wl,--wrap=guest_mem_at,--wrap=virtq_pop_chain,--wrap=virtq
 	-Wl,--wrap=virtq_fill_used,--wrap=virtq_push_used,--wrap=virtq_reset \
 	-Wl,--wrap=preadv,--wrap=pwritev,--wrap=pread,--wrap=pwrite,--wrap=writev \
 	-Wl,--wrap=open,--wrap=ioctl,--wrap=calloc,--wrap=free
-$(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_SRCS) tests/fake_vm.h api/config.h \
+$(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_SRCS) tests/fake_vm.h config/config.h \
 		$(wildcard virtio/*.h vcpu/*.h lib/*.h) $(DEPS)/.stamp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  FUZZ    $@')

@@ -14,9 +14,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "api/config.h"
-#include "api/config_json.h"
-#include "api/flags.h"
+#include "config/config.h"
+#include "config/config_json.h"
+#include "config/flags.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "boot/kernel.h"

@@ -7,7 +7,7 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "../lib/util.h"
-#include "version.h"
+#include "../lib/version.h"
 
 /* When a call is allowed: before InstanceStart, after it, or at any time. */
 enum when { ANY, PRE, POST };

@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "config_json.h"
+#include "../config/config.h"
+#include "../config/config_json.h"
 #include "server.h"
 
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };

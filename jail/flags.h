@@ -1,5 +1,5 @@
 /*
- * The jail's command-line flags, as a table: the flag parser (api/flags.c) looks names
+ * The jail's command-line flags, as a table: the flag parser (config/flags.c) looks names
  * up here and hands each value to its setter, so it needs nothing of the jail but this
  * header. Every flag but --jail itself needs --jail.
  */

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "../api/config.h"
+#include "../config/config.h"
 #include "../lib/error.h"
 
 struct vm;

@@ -2,7 +2,7 @@
 #ifndef EMBER_VIRTIO_NET_H
 #define EMBER_VIRTIO_NET_H
 
-#include "../api/config.h"
+#include "../config/config.h"
 #include "../lib/error.h"
 
 struct vm;

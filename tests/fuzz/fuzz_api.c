@@ -1,7 +1,7 @@
 /*
  * libFuzzer target over the API's request path: raw bytes as they would arrive on the
  * socket -> the HTTP parser (api/http.c) -> the router and JSON layer (api/router.c,
- * api/config_json.c) -> the configuration, against a fake monitor that can be started,
+ * config/config_json.c) -> the configuration, against a fake monitor that can be started,
  * paused and updated. Checked besides the sanitizers: every answer is 200, 204 or 400;
  * a 400 body is one JSON object with a fault_message; a 200 body is JSON.
  */

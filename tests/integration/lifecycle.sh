@@ -66,7 +66,7 @@ fi
 
 boot_re='Guest-boot-time = +[0-9]+ us [0-9]+ ms, +[0-9]+ CPU us [0-9]+ CPU ms$'
 
-# --boot-timer is api/flags.c's (another change); until it exists this case is a skip.
+# --boot-timer is config/flags.c's (another change); until it exists this case is a skip.
 if "$EMBER" --help 2>&1 | grep -q -- '--boot-timer'; then
 	run_ember --kernel "$GUEST" --cmdline "gm.boot_timer hello" --boot-timer --level Info
 	if [ $rc -eq 0 ] && grep -qx 'Hello from guest-min' <<<"$out" && grep -qE "$boot_re" <<<"$err"; then
@@ -75,7 +75,7 @@ if "$EMBER" --help 2>&1 | grep -q -- '--boot-timer'; then
 		fail boot-timer-logs-guest-boot-time "rc=$rc out=[$out] err=[$err]"
 	fi
 else
-	skip boot-timer-logs-guest-boot-time "ember has no --boot-timer flag yet (api/flags.c)"
+	skip boot-timer-logs-guest-boot-time "ember has no --boot-timer flag yet (config/flags.c)"
 fi
 
 # Without the device the guest's write goes nowhere: no line, and the guest carries on.

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/config.h"
-#include "../../api/flags.h"
+#include "../../config/config.h"
+#include "../../config/flags.h"
 #include "helpers.h"
 
 static struct vm_config cfg;

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../api/config.h"
-#include "../../api/flags.h"
+#include "../../config/config.h"
+#include "../../config/flags.h"
 #include "flags_harness.h"
 
 

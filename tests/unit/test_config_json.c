@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../api/config_json.h"
+#include "../../config/config_json.h"
 #include "helpers.h"
 
 static struct vm_config cfg;

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../api/config.h"
-#include "../../api/flags.h"
-#include "../../api/version.h"
+#include "../../config/config.h"
+#include "../../config/flags.h"
+#include "../../lib/version.h"
 #include "flags_harness.h"
 
 

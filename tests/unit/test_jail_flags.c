@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../api/config.h"
-#include "../../api/flags.h"
+#include "../../config/config.h"
+#include "../../config/flags.h"
 #include "../../jail/jail.h"
 #include "flags_harness.h"
 

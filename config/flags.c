@@ -6,7 +6,7 @@
 
 #include "../jail/flags.h"
 #include "../lib/util.h"
-#include "version.h"
+#include "../lib/version.h"
 
 struct flag {
 	const char *name;
