@@ -4,13 +4,15 @@
 #
 #   scripts/guest-kernel.sh OUTDIR [EXTRA.config]
 #
-# EXTRA.config, when given, is appended to the fragment: a second guest built
-# differently (scripts/guest-kernel-slob.config, `make guest-kernel-slob`).
+# EXTRA.config, when given, is appended to the fragment (a later line for the same
+# symbol wins): a second guest built differently (scripts/guest-kernel-slob.config,
+# `make guest-kernel-slob`). A configuration with modules (=m) also gets its *.ko
+# files, in OUTDIR/modules/.
 #
 # The result is cached outside the checkout, keyed by a hash of the config
 # fragment, this script and the linux-source package version:
-#   ${EMBER_CACHE:-/var/cache/ember}/guest-kernel-<hash>/{vmlinux,bzImage,.config}
-# OUTDIR receives vmlinux, bzImage and config (hard links when possible).
+#   ${EMBER_CACHE:-/var/cache/ember}/guest-kernel-<hash>/{vmlinux,bzImage,.config,modules/}
+# OUTDIR receives vmlinux, bzImage, config and modules/ (hard links when possible).
 # Progress goes to stderr; on failure one "guest-kernel: error: ..." line plus
 # the tail of the build log.
 set -euo pipefail
@@ -48,6 +50,8 @@ install_out() {
   done
   rm -f "$outdir/config"
   cp "$dest/.config" "$outdir/config"
+  rm -rf "$outdir/modules"
+  [ ! -d "$dest/modules" ] || cp -r "$dest/modules" "$outdir/modules"
   log "$outdir/vmlinux, $outdir/bzImage ready ($dest)"
 }
 
@@ -81,9 +85,13 @@ fi
 build=$cache/guest-kernel-$key.build
 rm -rf "$build"
 mkdir -p "$build"
-# The fragment: the base one, then the extra one (a later line wins).
+# The fragment: the base one, then the extra one. Only the last line naming a
+# symbol is kept, so the extra fragment can turn =y into =m or "is not set".
 frag=$build/fragment.config
-cat "$base_frag" ${extra:+"$extra"} >"$frag"
+cat "$base_frag" ${extra:+"$extra"} |
+  awk '{ s = $0; sub(/^# /, "", s); sub(/[= ].*/, "", s) }
+       s ~ /^CONFIG_/ { last[s] = NR } { line[NR] = $0; sym[NR] = s }
+       END { for (i = 1; i <= NR; i++) if (sym[i] !~ /^CONFIG_/ || last[sym[i]] == i) print line[i] }' >"$frag"
 blog=$build/build.log
 fail() {
   echo "$prog: error: $* (log: $blog)" >&2
@@ -120,6 +128,12 @@ kmake -j"$jobs" vmlinux bzImage || fail "kernel build failed"
 
 readelf -n "$build/vmlinux" 2>/dev/null | grep -q 'Xen' ||
   fail "vmlinux has no PVH (Xen ELF) note"
+has_modules=false
+if grep -q '=m$' "$build/.config"; then
+  has_modules=true
+  log "building modules..."
+  kmake -j"$jobs" modules || fail "modules build failed"
+fi
 
 tmp=$dest.tmp
 rm -rf "$tmp"
@@ -127,6 +141,11 @@ mkdir -p "$tmp"
 cp "$build/vmlinux" "$tmp/vmlinux"
 cp "$build/arch/x86/boot/bzImage" "$tmp/bzImage"
 cp "$build/.config" "$tmp/.config"
+if $has_modules; then
+  mkdir -p "$tmp/modules"
+  find "$build" -name '*.ko' -exec cp {} "$tmp/modules/" \;
+  ls "$tmp/modules"/*.ko >/dev/null 2>&1 || fail "the configuration has modules but no .ko was built"
+fi
 cp "$blog" "$tmp/build.log"
 rm -rf "$dest"
 mv "$tmp" "$dest"
