@@ -49,6 +49,10 @@ struct vmm {
 						     InstanceStart */
 	int metrics_timer_fd;
 	struct event_handler api_handler, metrics_handler;
+	/* The VM's devices by kind, in creation order, for the API's PATCH by id. */
+	struct virtio_blk *drives[CONFIG_MAX_DEVICES];
+	struct virtio_net *nets[CONFIG_MAX_DEVICES];
+	unsigned ndrives, nnets;
 };
 
 static struct vmm the_vmm; /* lives for the whole process */
@@ -64,13 +68,14 @@ static int vmm_load_kernel(struct vm *vm, const struct vm_config *cfg, struct bo
 }
 
 /* Drives first, in order (so the root letter is known), then network interfaces. */
-static int vmm_create_virtio(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+static int vmm_create_virtio(struct vmm *v, struct errbuf *e)
 {
-	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if (virtio_blk_create(vm, &cfg->drives[i], e) < 0)
+	const struct vm_config *cfg = &v->cfg;
+	for (unsigned i = 0; i < cfg->ndrives; i++, v->ndrives++)
+		if (virtio_blk_create(&v->vm, &cfg->drives[i], &v->drives[i], e) < 0)
 			return -1;
-	for (unsigned i = 0; i < cfg->nnets; i++)
-		if (virtio_net_create(vm, &cfg->nets[i], e) < 0)
+	for (unsigned i = 0; i < cfg->nnets; i++, v->nnets++)
+		if (virtio_net_create(&v->vm, &cfg->nets[i], &v->nets[i], e) < 0)
 			return -1;
 	return 0;
 }
@@ -141,7 +146,7 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
 	    debug_exit_create(vm, e) < 0 || vmm_create_test_hooks(vm, e) < 0 ||
 	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||
-	    vmm_create_virtio(vm, cfg, e) < 0 ||
+	    vmm_create_virtio(v, e) < 0 ||
 	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
 	    vmm_prepare_entry(vm, cfg, &bi, e) < 0)
 		return -1;
@@ -160,7 +165,7 @@ static void vmm_destroy_vm(struct vmm *v)
 {
 	for (unsigned i = 0; i < v->vm.nvirtio; i++)
 		virtio_mmio_destroy(v->vm.virtio[i]);
-	v->vm.nvirtio = 0;
+	v->vm.nvirtio = v->ndrives = v->nnets = 0;
 	vm_destroy(&v->vm);
 }
 
@@ -243,16 +248,22 @@ static int vmm_api_update_drive(void *opaque, const char *id, const struct drive
 				struct errbuf *e)
 {
 	struct vmm *v = opaque;
-	return virtio_blk_update(&v->vm, id, u->path,
-				 u->has_rate_limiter ? &u->rate_limiter : NULL, e);
+	for (unsigned i = 0; i < v->ndrives; i++)
+		if (strcmp(virtio_blk_id(v->drives[i]), id) == 0)
+			return virtio_blk_update(v->drives[i], u->path,
+						 u->has_rate_limiter ? &u->rate_limiter : NULL, e);
+	return errf(e, "drive '%s': no such drive", id);
 }
 
 static int vmm_api_update_net(void *opaque, const char *id, const struct net_update *u,
 			      struct errbuf *e)
 {
 	struct vmm *v = opaque;
-	return virtio_net_update(&v->vm, id, u->has_rx ? &u->rx : NULL, u->has_tx ? &u->tx : NULL,
-				 e);
+	for (unsigned i = 0; i < v->nnets; i++)
+		if (strcmp(virtio_net_id(v->nets[i]), id) == 0)
+			return virtio_net_update(v->nets[i], u->has_rx ? &u->rx : NULL,
+						 u->has_tx ? &u->tx : NULL, e);
+	return errf(e, "net '%s': no such network interface", id);
 }
 
 /* A file or a FIFO, appended to; O_RDWR so that a FIFO without a reader does not fail. */

@@ -567,7 +567,8 @@ static int blk_setup(struct virtio_blk *b, struct vm *vm, const struct drive_con
 	return 0;
 }
 
-int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf *e)
+int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct virtio_blk **out,
+		      struct errbuf *e)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -590,21 +591,16 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf
 	if (virtio_mmio_create(vm, &b->ops, b, name, &b->t, e) < 0)
 		return -1;
 	b->engine->lock = &b->t->lock; /* completions and a vCPU's reset drain both reap */
+	*out = b;
 	return 0;
 }
 
-/* ---------------------------------------------------------------- run-time update */
-
-static struct virtio_blk *blk_find(struct vm *vm, const char *id)
+const char *virtio_blk_id(const struct virtio_blk *b)
 {
-	for (unsigned i = 0; i < vm->nvirtio; i++) {
-		/* ops is the device's own copy of blk_ops_template: this one is a drive. */
-		struct virtio_blk *b = vm->virtio[i]->dev;
-		if (vm->virtio[i]->ops->destroy == blk_destroy && strcmp(b->id, id) == 0)
-			return b;
-	}
-	return NULL;
+	return b->id;
 }
+
+/* ---------------------------------------------------------------- run-time update */
 
 /*
  * Moves the drive onto nfd, open and locked. The async engine may have requests in
@@ -662,12 +658,9 @@ static int blk_update_locked(struct virtio_blk *b, const char *path,
 	return 0;
 }
 
-int virtio_blk_update(struct vm *vm, const char *drive_id, const char *path,
+int virtio_blk_update(struct virtio_blk *b, const char *path,
 		      const struct rate_limiter_config *rl, struct errbuf *e)
 {
-	struct virtio_blk *b = blk_find(vm, drive_id);
-	if (!b)
-		return errf(e, "drive '%s': no such drive", drive_id);
 	pthread_mutex_lock(&b->t->lock);
 	int ret = blk_update_locked(b, path, rl, e);
 	if (ret < 0)

@@ -8,12 +8,17 @@
 #include "../lib/error.h"
 
 struct vm;
+struct virtio_blk;
 
 /*
- * Opens the drive's file and engine and plugs the device into the next virtio slot.
- * Its counters are the metrics group block_<id>. cache=Unsafe offers no FLUSH.
+ * Opens the drive's file and engine and plugs the device into the next virtio slot;
+ * *out is the drive, for virtio_blk_update (the transport frees it with the VM). Its
+ * counters are the metrics group block_<id>. cache=Unsafe offers no FLUSH.
  */
-int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf *e);
+int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct virtio_blk **out,
+		      struct errbuf *e);
+/* The drive's id (drive_config.id): how the API names it. */
+const char *virtio_blk_id(const struct virtio_blk *b);
 /*
  * Run-time change of a running drive (the API's PATCH), on the event thread; takes the
  * device's lock. path (NULL: keep) is opened and locked as at create, with the drive's
@@ -22,7 +27,7 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct errbuf
  * again only re-reads its size. rl (NULL: keep) replaces both buckets. On any error
  * nothing changes and e says why in one line. Counts update_count / update_fails.
  */
-int virtio_blk_update(struct vm *vm, const char *drive_id, const char *path,
+int virtio_blk_update(struct virtio_blk *b, const char *path,
 		      const struct rate_limiter_config *rl, struct errbuf *e);
 /*
  * The root= words for the kernel command line when one drive is the root: drives get

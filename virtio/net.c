@@ -439,7 +439,8 @@ static int net_setup(struct virtio_net *n, struct vm *vm, const struct net_confi
 	return 0;
 }
 
-int virtio_net_create(struct vm *vm, const struct net_config *c, struct errbuf *e)
+int virtio_net_create(struct vm *vm, const struct net_config *c, struct virtio_net **out,
+		      struct errbuf *e)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -454,21 +455,18 @@ int virtio_net_create(struct vm *vm, const struct net_config *c, struct errbuf *
 	}
 	char name[32];
 	snprintf(name, sizeof(name), "virtio-net %.20s", c->id);
-	return virtio_mmio_create(vm, &n->ops, n, name, &n->t, e);
+	if (virtio_mmio_create(vm, &n->ops, n, name, &n->t, e) < 0)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+const char *virtio_net_id(const struct virtio_net *n)
+{
+	return n->id;
 }
 
 /* ---------------------------------------------------------------- run-time update */
-
-static struct virtio_net *net_find(struct vm *vm, const char *id)
-{
-	for (unsigned i = 0; i < vm->nvirtio; i++) {
-		/* ops is the device's own copy of net_ops_template: this one is an interface. */
-		struct virtio_net *n = vm->virtio[i]->dev;
-		if (vm->virtio[i]->ops->destroy == net_destroy && strcmp(n->id, id) == 0)
-			return n;
-	}
-	return NULL;
-}
 
 /* c (NULL: keep) applied to a copy of rl: plain data and the same timer fd. */
 static int net_limiter_update(struct rate_limiter *rl, const struct rate_limiter_config *c,
@@ -477,12 +475,9 @@ static int net_limiter_update(struct rate_limiter *rl, const struct rate_limiter
 	return c ? rate_limiter_update(rl, &c->bandwidth, &c->ops, e) : 0;
 }
 
-int virtio_net_update(struct vm *vm, const char *iface_id, const struct rate_limiter_config *rx,
+int virtio_net_update(struct virtio_net *n, const struct rate_limiter_config *rx,
 		      const struct rate_limiter_config *tx, struct errbuf *e)
 {
-	struct virtio_net *n = net_find(vm, iface_id);
-	if (!n)
-		return errf(e, "net '%s': no such network interface", iface_id);
 	pthread_mutex_lock(&n->t->lock);
 	/* Both directions are checked before either changes: an error changes nothing. */
 	struct rate_limiter nrx = n->rx_limit.rl, ntx = n->tx_limit.rl;

@@ -6,18 +6,23 @@
 #include "../lib/error.h"
 
 struct vm;
+struct virtio_net;
 
 /*
- * Opens the TAP named in n and plugs the device into the next virtio slot. Its counters
+ * Opens the TAP named in c and plugs the device into the next virtio slot; *out is the
+ * interface, for virtio_net_update (the transport frees it with the VM). Its counters
  * are the metrics group net_<id>.
  */
-int virtio_net_create(struct vm *vm, const struct net_config *n, struct errbuf *e);
+int virtio_net_create(struct vm *vm, const struct net_config *c, struct virtio_net **out,
+		      struct errbuf *e);
+/* The interface's id (net_config.id): how the API names it. */
+const char *virtio_net_id(const struct virtio_net *n);
 /*
  * Run-time change of the rate limiters (the API's PATCH), on the event thread; takes the
  * device's lock. rx/tx (NULL: keep) replace both buckets of that direction. On an error
  * neither direction changes and e says why in one line.
  */
-int virtio_net_update(struct vm *vm, const char *iface_id, const struct rate_limiter_config *rx,
+int virtio_net_update(struct virtio_net *n, const struct rate_limiter_config *rx,
 		      const struct rate_limiter_config *tx, struct errbuf *e);
 
 #endif

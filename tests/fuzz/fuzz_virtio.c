@@ -535,6 +535,8 @@ static const struct rate_limiter_config slow = { .ops = { .size = 2, .refill_tim
 static void device_create(const struct setup *s)
 {
 	struct errbuf e = { "" };
+	struct virtio_net *iface; /* the fuzzer needs no handle: the transport frees both */
+	struct virtio_blk *drive;
 	int r;
 	if (s->flags & F_NET) {
 		struct net_config c = { .has_mac = !(s->flags & F_UNSAFE_OR_NO_MAC),
@@ -543,7 +545,7 @@ static void device_create(const struct setup *s)
 		snprintf(c.tap, sizeof(c.tap), "fuzztap");
 		if (s->flags & F_RATE_LIMIT)
 			c.rx = c.tx = slow;
-		r = virtio_net_create(&vm, &c, &e);
+		r = virtio_net_create(&vm, &c, &iface, &e);
 	} else {
 		struct drive_config d = {
 			.path = disk_path,
@@ -555,7 +557,7 @@ static void device_create(const struct setup *s)
 		snprintf(d.id, sizeof(d.id), "fuzz");
 		if (s->flags & F_RATE_LIMIT)
 			d.rate_limiter = slow;
-		r = virtio_blk_create(&vm, &d, &e);
+		r = virtio_blk_create(&vm, &d, &drive, &e);
 	}
 	if (r < 0) {
 		fprintf(stderr, "fuzz_virtio: cannot create the device: %s\n", e.msg);

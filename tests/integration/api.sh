@@ -104,6 +104,8 @@ api PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/missin
 want patch-drive-missing-file 400 'missing'
 api PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}'
 want patch-drive-rate-limiter 204
+api PATCH /drives/nope "{\"drive_id\": \"nope\", \"path_on_host\": \"$TMP/disk1\"}"
+want patch-drive-unknown 400 "drive 'nope' does not exist"
 api GET /vm/config
 want vm-config-after-patch 200 "\"path_on_host\":\"$TMP/disk1\""
 api PUT /actions '{"action_type": "FlushMetrics"}'
@@ -118,8 +120,8 @@ for l in lines:
               "put_api_requests", "uart"):
         assert g in m, "group %s missing" % g
 last = json.loads(lines[-1])
-assert last["patch_api_requests"]["drive_count"] == 3, last["patch_api_requests"]
-assert last["patch_api_requests"]["drive_fails"] == 1, last["patch_api_requests"]
+assert last["patch_api_requests"]["drive_count"] == 4, last["patch_api_requests"]
+assert last["patch_api_requests"]["drive_fails"] == 2, last["patch_api_requests"]
 assert last["latencies_us"]["pause_vm"] > 0, last["latencies_us"]
 EOF
 then pass metrics-lines; else fail metrics-lines "$(head -c 600 "$TMP/metrics.json")"; fi

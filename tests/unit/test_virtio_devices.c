@@ -47,6 +47,8 @@
 #define S_UNSUPP 2
 
 static struct vm vm;
+static struct virtio_blk *the_drive; /* the drive a test made, for virtio_blk_update */
+static struct virtio_net *the_iface; /* likewise, for virtio_net_update */
 static char dir[64], file_a[128], file_b[128], metrics_path[128];
 static int log_fd;
 
@@ -239,7 +241,7 @@ static struct virtio_mmio *drive(const char *path, enum drive_engine engine,
 	snprintf(p, sizeof(p), "%s", path);
 	d.path = p;
 	struct errbuf e = { "" };
-	if (virtio_blk_create(&vm, &d, &e) < 0) {
+	if (virtio_blk_create(&vm, &d, &the_drive, &e) < 0) {
 		if (engine == DRIVE_ENGINE_ASYNC && strstr(e.msg, "io_uring"))
 			cr_skip_test("%s", e.msg);
 		cr_assert_fail("virtio_blk_create: %s", e.msg);
@@ -405,7 +407,7 @@ Test(virtio_blk, driver_ok_looks_once)
 	snprintf(d.id, sizeof(d.id), "rootfs");
 	d.path = file_a;
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_create(&vm, &d, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_blk_create(&vm, &d, &the_drive, &e), 0, "%s", e.msg);
 	driver_up(vm.virtio[0], 0, 1);
 	json_t *g = counters("block_rootfs");
 	cr_assert_eq(get(g, "queue_event_count"), 1);
@@ -450,7 +452,7 @@ Test(virtio_blk, update_swaps_the_file)
 	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
 	cr_assert_not(lockable(file_a));
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", file_b, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_blk_update(the_drive, file_b, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(capacity(t), 256);
 	cr_assert_eq(rd(t, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
 	cr_assert(rd(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
@@ -484,7 +486,7 @@ Test(virtio_blk, failed_update_changes_nothing)
 	char missing[160], want[300];
 	snprintf(missing, sizeof(missing), "%s/missing.img", dir);
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", missing, NULL, &e), -1);
+	cr_assert_eq(virtio_blk_update(the_drive, missing, NULL, &e), -1);
 	snprintf(want, sizeof(want), "drive 'rootfs': cannot open %s: No such file or directory",
 		 missing);
 	cr_assert_str_eq(e.msg, want);
@@ -497,7 +499,7 @@ Test(virtio_blk, update_with_a_bad_rate_limiter_changes_nothing)
 	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
 	struct rate_limiter_config rl = { .bandwidth = { .size = UINT64_MAX, .refill_time_ms = 1 } };
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", file_b, &rl, &e), -1);
+	cr_assert_eq(virtio_blk_update(the_drive, file_b, &rl, &e), -1);
 	assert_msg_has(e, "drive 'rootfs': rate limiter bandwidth");
 	assert_unchanged(t, gen);
 }
@@ -509,7 +511,7 @@ Test(virtio_blk, update_to_a_file_in_use_refused)
 	int holder = open(file_b, O_RDONLY);
 	cr_assert_eq(flock(holder, LOCK_SH), 0);
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", file_b, NULL, &e), -1);
+	cr_assert_eq(virtio_blk_update(the_drive, file_b, NULL, &e), -1);
 	assert_msg_has(e, "is already in use");
 	close(holder);
 	assert_unchanged(t, gen);
@@ -521,7 +523,7 @@ Test(virtio_blk, update_to_the_same_file_rereads_its_size)
 	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
 	cr_assert_eq(truncate(file_a, 256 * KIB), 0);
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", file_a, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_blk_update(the_drive, file_a, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(capacity(t), 512);
 	cr_assert_eq(rd(t, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
 	cr_assert_not(lockable(file_a), "the lock was lost");
@@ -534,7 +536,7 @@ Test(virtio_blk, update_of_the_rate_limiter_alone)
 	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
 	struct rate_limiter_config rl = { .ops = { .size = 1, .refill_time_ms = 100000 } };
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", NULL, &rl, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_blk_update(the_drive, NULL, &rl, &e), 0, "%s", e.msg);
 	cr_assert_eq(rd(t, VIRTIO_MMIO_CONFIG_GENERATION), gen, "config space did not change");
 	/* One request per 100 s now: the first passes, the second waits. */
 	cr_assert_eq(blk_do(t, T_IN, 0, 512), S_OK);
@@ -548,20 +550,11 @@ Test(virtio_blk, update_of_the_rate_limiter_alone)
 	json_decref(g);
 }
 
-Test(virtio_blk, update_of_an_unknown_drive)
-{
-	drive(file_a, DRIVE_ENGINE_SYNC, DRIVE_CACHE_WRITEBACK, false);
-	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "nope", file_b, NULL, &e), -1);
-	cr_assert_str_eq(e.msg, "drive 'nope': no such drive");
-	cr_assert(lockable(file_b));
-}
-
 Test(virtio_blk, read_only_drive_stays_read_only_after_update)
 {
 	struct virtio_mmio *t = drive(file_a, DRIVE_ENGINE_SYNC, DRIVE_CACHE_WRITEBACK, true);
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", file_b, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_blk_update(the_drive, file_b, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(blk_do(t, T_OUT, 0, 512), S_IOERR);
 	cr_assert_eq(blk_do(t, T_IN, 0, 512), S_OK);
 	cr_assert(all_bytes(DATA, 512, 'B'));
@@ -577,7 +570,7 @@ Test(virtio_blk, async_update_completes_in_flight_io_first)
 	kick(t, 0); /* submitted to io_uring; nobody has reaped its completion */
 	cr_assert_eq(used_idx(0), 0);
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_update(&vm, "rootfs", file_b, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_blk_update(the_drive, file_b, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(used_idx(0), 1, "the in-flight read was not completed by the update");
 	cr_assert_eq(blk_status(), S_OK);
 	cr_assert(all_bytes(DATA, 4096, 'A'), "the in-flight read did not come from the old file");
@@ -620,7 +613,7 @@ static struct virtio_mmio *interface(void)
 	snprintf(c.tap, sizeof(c.tap), "emt%d", (int)getpid() % 1000000);
 	memcpy(c.mac, guest_mac, 6);
 	struct errbuf e = { "" };
-	if (virtio_net_create(&vm, &c, &e) < 0)
+	if (virtio_net_create(&vm, &c, &the_iface, &e) < 0)
 		cr_skip_test("no TAP here: %s", e.msg);
 	struct virtio_mmio *t = vm.virtio[vm.nvirtio - 1];
 	driver_up(t, F(NET_F_MAC), 2);
@@ -704,7 +697,7 @@ Test(virtio_net, tx_rate_limit_update)
 	struct virtio_mmio *t = interface();
 	struct rate_limiter_config one = { .ops = { .size = 1, .refill_time_ms = 100000 } };
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_net_update(&vm, "eth0", NULL, &one, &e), 0, "%s", e.msg);
+	cr_assert_eq(virtio_net_update(the_iface, NULL, &one, &e), 0, "%s", e.msg);
 	net_send(t, guest_mac, 60);
 	/* The same frame again waits for a token 100 s away. */
 	struct seg s = { DATA, 72, false };
@@ -722,13 +715,11 @@ Test(virtio_net, failed_update_changes_neither_direction)
 	struct rate_limiter_config one = { .ops = { .size = 1, .refill_time_ms = 100000 } };
 	struct rate_limiter_config bad = { .ops = { .size = UINT64_MAX, .refill_time_ms = 1 } };
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_net_update(&vm, "eth0", &one, &bad, &e), -1);
+	cr_assert_eq(virtio_net_update(the_iface, &one, &bad, &e), -1);
 	assert_msg_has(e, "net 'eth0': tx rate limiter ops");
-	cr_assert_eq(virtio_net_update(&vm, "eth0", &bad, NULL, &e), -1);
+	cr_assert_eq(virtio_net_update(the_iface, &bad, NULL, &e), -1);
 	assert_msg_has(e, "net 'eth0': rx rate limiter ops");
 	/* TX is as unlimited as before: two frames go straight through. */
 	net_send(t, guest_mac, 60);
 	net_send(t, guest_mac, 60);
-	cr_assert_eq(virtio_net_update(&vm, "eth1", NULL, NULL, &e), -1);
-	cr_assert_str_eq(e.msg, "net 'eth1': no such network interface");
 }
