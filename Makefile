@@ -103,10 +103,12 @@ $(BUILD)/asan/%.o: %.c $(DEPS)/.stamp
 	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/ember-asan: $(ASAN_OBJS)
-	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(ASAN_OBJS) $(ASAN_LIBS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(ASAN_OBJS) $(ASAN_LIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(ASAN_LIB_OBJS)
-	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(UNIT_OBJS) $(ASAN_LIB_OBJS) -lcriterion $(ASAN_LIBS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(UNIT_OBJS) $(ASAN_LIB_OBJS) -lcriterion $(ASAN_LIBS)
 
 -include $(MUSL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
 

@@ -183,12 +183,15 @@ static void blk_count_done(struct virtio_blk *b, const struct blk_request *r, in
 		METRIC_INC(b->m->flush_count);
 }
 
-/* Engine completion: runs on the event thread (async) or inside blk_process (sync). */
+/*
+ * Engine completion, always under the transport's lock, which whoever reaps holds: the
+ * async engine's handler takes it (engine->lock) on the event thread; the sync engine
+ * completes inside blk_process; a reset or a PATCH drains with it held.
+ */
 static void blk_io_done(void *ctx, void *cookie, int64_t res)
 {
 	struct virtio_blk *b = ctx;
 	struct blk_request *r = cookie;
-	pthread_mutex_lock(&b->t->lock);
 	if (b->dropping) {
 		blk_req_free(b, r);
 	} else {
@@ -206,7 +209,6 @@ static void blk_io_done(void *ctx, void *cookie, int64_t res)
 			}
 		}
 	}
-	pthread_mutex_unlock(&b->t->lock);
 }
 
 /* GET_ID: the drive id, NUL-padded to 20 bytes, as much as fits. */

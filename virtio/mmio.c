@@ -80,11 +80,9 @@ void virtio_mmio_ring_error(struct virtio_mmio *t, unsigned q)
 
 void virtio_mmio_config_changed(struct virtio_mmio *t)
 {
-	pthread_mutex_lock(&t->lock);
 	t->config_generation++;
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)
 		virtio_mmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
-	pthread_mutex_unlock(&t->lock);
 }
 
 static void virtio_mmio_reset(struct virtio_mmio *t)
@@ -370,11 +368,7 @@ int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void 
 			       errf(e, "%s: no free virtio slot (at most %d devices)", name,
 				    VM_MAX_VIRTIO);
 	}
-	pthread_mutexattr_t attr;
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&t->lock, &attr);
-	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&t->lock, NULL);
 	t->vm = vm;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)vm->nvirtio * VIRTIO_MMIO_SLOT_SIZE;

@@ -7,8 +7,8 @@
  * Threads: register accesses arrive on vCPU threads; queue notifications arrive through
  * ioeventfds on the event thread, and interrupts leave through irqfds, so the data path
  * never exits to user space on a vCPU. Every callback into the device runs with the
- * transport's lock held (a recursive mutex, so a device may re-enter, e.g. to complete
- * I/O while draining on reset).
+ * transport's lock held (a plain mutex: nothing under it takes it again; a device's own
+ * handlers take it, and its engine's completions arrive under it).
  */
 #ifndef EMBER_VIRTIO_MMIO_H
 #define EMBER_VIRTIO_MMIO_H
@@ -91,7 +91,8 @@ bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned bit);
 void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned q);
 /* For devices, lock held: q met a malformed ring (q->error says how); needs a reset. */
 void virtio_mmio_ring_error(struct virtio_mmio *t, unsigned q);
-/* The config space changed (e.g. new capacity): bump generation, config interrupt. */
+/* For devices, lock held: the config space changed (e.g. new capacity): bump generation,
+ * config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 /* The queue is running: enabled, not broken, and the driver finished setup. */
 bool virtio_mmio_queue_live(const struct virtio_mmio *t, unsigned q);

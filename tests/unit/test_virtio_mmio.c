@@ -143,11 +143,7 @@ static void setup(void)
 
 	/* What virtio_mmio_create sets before anything else can run. */
 	memset(&t, 0, sizeof(t));
-	pthread_mutexattr_t attr;
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&t.lock, &attr);
-	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&t.lock, NULL);
 	t.vm = &vm;
 	snprintf(t.name, sizeof(t.name), "virtio-test");
 	t.base = 0xC0001000ULL;
