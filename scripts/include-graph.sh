@@ -3,6 +3,7 @@
 # tests/, guest-min/ and perf/; "." is the top level, vmm.c and main.c):
 #
 #   scripts/include-graph.sh          one "FROM -> TO (N includes)" line per edge
+#   scripts/include-graph.sh --dot    the same as a Graphviz digraph (docs/folders.dot)
 #   scripts/include-graph.sh --check  test lines: PASS, or FAIL naming each pair of
 #                                     folders that include each other (with the files)
 #                                     and the folders of any longer loop
@@ -25,6 +26,17 @@ edges() {
 }
 
 all=$(edges | sort)
+
+if [ "${1:-}" = --dot ]; then
+	echo "// Which folder includes which (scripts/include-graph.sh --dot); edges: includes."
+	echo "digraph folders {"
+	echo "	graph [rankdir=BT, fontname=\"Helvetica\"]; node [shape=box, fontname=\"Helvetica\"];"
+	echo "	edge [fontname=\"Helvetica\", fontsize=9];"
+	awk '{ n["\"" $1 "\" -> \"" $2 "\""]++ } END { for (e in n) print "\t" e " [label=" n[e] "];" }' <<<"$all" |
+		sed 's/"\."/"vmm.c"/' | sort
+	echo "}"
+	exit 0
+fi
 
 if [ "${1:-}" != --check ]; then
 	awk '{ n[$1 " -> " $2]++ } END { for (e in n) print e " (" n[e] " includes)" }' <<<"$all" | sort

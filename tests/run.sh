@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one line: "N passed, N failed, N skipped".
-#   structure       scripts/include-graph.sh --check: no new include cycle between folders
+#   structure       scripts/include-graph.sh --check: no include cycle between folders;
+#                   scripts/architecture.sh: the README's pictures match the code
 #   unit tests      build/unit-tests (Criterion, glibc + ASan/UBSan)
 #   integration     tests/integration/*.sh, against build/ember and build/ember-asan
 #   fuzz            build/fuzz/fuzz_api and build/fuzz/fuzz_virtio (libFuzzer), each for
@@ -112,10 +113,13 @@ fi
 box=
 scripts/kvm-box.sh --host-kvm || box=1
 
-echo "== structure (folder include graph: scripts/include-graph.sh)"
+echo "== structure (scripts/include-graph.sh, scripts/architecture.sh)"
 graph_out=$(scripts/include-graph.sh --check 2>&1); graph_rc=$?
 echo "$graph_out"
 count_lines "$graph_out" "$graph_rc" include-graph
+arch_out=$(scripts/architecture.sh 2>&1); arch_rc=$?
+echo "$arch_out"
+count_lines "$arch_out" "$arch_rc" architecture
 
 echo "== unit tests (ASan/UBSan)"
 unit_listed=$(build/unit-tests --list 2>/dev/null | grep -cE '^(├|└)')
