@@ -27,6 +27,8 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
+#include "vcpu/debug_exit.h"
+#include "vcpu/regs.h"
 #include "vcpu/vm.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"

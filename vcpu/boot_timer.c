@@ -4,6 +4,8 @@
  * time and in its own CPU time. Firecracker logs every such write; so does ember.
  * Other values, offsets and widths are ignored, reads return 0.
  */
+#include "boot_timer.h"
+
 #include <string.h>
 #include <time.h>
 

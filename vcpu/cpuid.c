@@ -3,6 +3,8 @@
  * (APIC id, topology) written in, and the hypervisor bit set so Linux looks for the
  * KVM paravirt leaves (kvm-clock). Topology: one socket, ncpus cores, one thread each.
  */
+#include "cpuid.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

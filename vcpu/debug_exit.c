@@ -2,6 +2,8 @@
  * The debug-exit port: how guest-min (or any test guest) ends the VM with a status of its
  * choosing. The same port as QEMU's isa-debug-exit, so one guest binary serves both.
  */
+#include "debug_exit.h"
+
 #include "../boot/layout.h"
 #include "vm.h"
 

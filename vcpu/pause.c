@@ -8,6 +8,8 @@
  * again (both sequentially consistent), so it either sees paused or its clear came
  * before the kick's set and the next KVM_RUN returns at once too.
  */
+#include "pause.h"
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>

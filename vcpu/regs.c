@@ -3,6 +3,8 @@
  * local interrupt pins, the FPU, and the entry state of each boot protocol (64-bit
  * long mode with the identity map of boot/, or PVH's 32-bit flat protected mode).
  */
+#include "regs.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>

@@ -1,3 +1,5 @@
+#include "vcpu.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +12,8 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "vm.h"
+#include "cpuid.h"
+#include "regs.h"
 
 /* Sent to a vCPU thread to pull it out of KVM_RUN; the handler does nothing. */
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)

@@ -15,6 +15,7 @@
 #include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
+#include "cpuid.h"
 
 static int kvm_require_cap(int vm_fd, int cap, const char *name, struct errbuf *e)
 {

@@ -14,10 +14,13 @@
 #include "../lib/error.h"
 #include "../lib/event_loop.h"
 #include "../lib/guest_mem.h"
+#include "boot_timer.h"
 #include "bus.h"
 #include "i8042.h"
 #include "ioapic.h"
+#include "pause.h"
 #include "serial.h"
+#include "vcpu.h"
 
 #define VM_MAX_VCPUS 32
 /* virtio-mmio devices take IOAPIC pins from 5 up (0-4: timer, keyboard, cascade, COMs). */
@@ -26,42 +29,6 @@
 
 struct vm;
 struct virtio_mmio;
-
-/* Where a vCPU thread is, as vm_pause sees it; guarded by vm->pause.lock. */
-enum vcpu_state {
-	VCPU_NO_THREAD = 0,
-	VCPU_RUNNING, /* may be in KVM_RUN or handling an exit */
-	VCPU_PARKED,  /* waiting for vm_resume or the stop */
-	VCPU_EXITED,  /* the thread ended (the VM stops) */
-};
-
-struct vcpu {
-	struct vm *vm;
-	unsigned index;
-	int fd;
-	struct kvm_run *run;
-	pthread_t thread;
-	bool started;
-	enum vcpu_state state;
-};
-
-/*
- * Pause: the event thread sets paused and kicks every vCPU out of KVM_RUN; each thread
- * parks on wake before entering KVM_RUN again. changed tells the pauser (and resumer)
- * that a thread parked, left the park or exited.
- */
-struct vm_pause {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_cond_t changed;
-	bool paused; /* written under lock, also read without it (atomic) */
-};
-
-/* Firecracker's boot timer: the guest writes 123 at offset 0 when it has booted. */
-struct boot_timer {
-	uint64_t start_ns;     /* CLOCK_MONOTONIC */
-	uint64_t start_cpu_ns; /* CLOCK_PROCESS_CPUTIME_ID */
-};
 
 struct vm {
 	int kvm_fd, vm_fd;
@@ -112,64 +79,7 @@ int vm_create_vcpus(struct vm *vm, struct errbuf *e);
 int vm_run(struct vm *vm, struct errbuf *e);
 /* Any thread: end the VM with status (the first request wins). */
 void vm_request_stop(struct vm *vm, int status);
-
-/*
- * pause.c. vm_pause returns once every started vCPU thread is parked (out of KVM_RUN,
- * waiting) or has exited; vm_resume once every parked one runs again. Both are for the
- * event thread (the one in vm_run), are idempotent, and fail only when a vCPU does not
- * answer within VM_PAUSE_TIMEOUT_MS (stuck in a device handler): the VM then runs.
- * A stop request ends a paused VM as promptly as a running one.
- */
-#define VM_PAUSE_TIMEOUT_MS 5000
-int vm_pause(struct vm *vm, struct errbuf *e);
-int vm_resume(struct vm *vm, struct errbuf *e);
-bool vm_is_paused(const struct vm *vm);
-void vm_pause_init(struct vm *vm);
-/* Wakes parked vCPUs so they see the stop; called once stopping is set. */
-void vm_pause_wake_for_stop(struct vm *vm);
 /* The signals that end a VM cleanly (SIGINT, SIGTERM, SIGHUP), read through a signalfd. */
 void vm_stop_signals(sigset_t *set);
-/* vm_run's start gate (see pause.c): true when it closed the gate, false when the VM
-   was paused already. */
-bool vm_hold_vcpus(struct vm *vm);
-void vm_release_vcpus(struct vm *vm);
-/* vCPU thread: parks while the VM is paused; returns when it may run (or must stop). */
-void vcpu_park_while_paused(struct vcpu *vcpu);
-void vcpu_set_state(struct vcpu *vcpu, enum vcpu_state state);
-
-/*
- * boot_timer.c: the boot-timer MMIO page at LAYOUT_BOOT_TIMER. A guest write of 123 at
- * offset 0 logs the time since start_ns (CLOCK_MONOTONIC) and the process CPU time
- * since start_cpu_ns (boot_timer_cpu_ns()) in Firecracker's format, and stores them in
- * metrics.latencies_us.boot_us / boot_cpu_us.
- */
-int boot_timer_create(struct vm *vm, uint64_t start_ns, uint64_t start_cpu_ns,
-		      struct errbuf *e);
-/* CLOCK_PROCESS_CPUTIME_ID in ns: what start_cpu_ns is measured on. */
-uint64_t boot_timer_cpu_ns(void);
-void boot_timer_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
-		     bool is_write);
-
-/* debug_exit.c: one byte out to port 0xf4 ends the VM with that byte as exit status. */
-int debug_exit_create(struct vm *vm, struct errbuf *e);
-
-/* vcpu.c */
-int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e);
-void *vcpu_thread(void *arg);
-void vcpu_kick(struct vcpu *vcpu);
-int vcpu_kick_signal_install(struct errbuf *e);
-
-/* cpuid.c */
-int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out, struct errbuf *e);
-/* Rewrites the entries in c for vCPU index of ncpus: APIC id, topology, hypervisor bit. */
-void cpuid_normalise(struct kvm_cpuid2 *c, unsigned index, unsigned ncpus, bool tsc_deadline);
-
-/* regs.c: MSRs, FPU, LAPIC LVTs and the entry state of each boot protocol */
-int vcpu_setup_msrs(struct vcpu *vcpu, struct errbuf *e);
-int vcpu_setup_lapic(struct vcpu *vcpu, struct errbuf *e);
-int vcpu_setup_fpu(struct vcpu *vcpu, struct errbuf *e);
-int vcpu_enter_long_mode(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params,
-			 struct errbuf *e);
-int vcpu_enter_pvh(struct vcpu *vcpu, uint64_t entry, uint64_t start_info, struct errbuf *e);
 
 #endif

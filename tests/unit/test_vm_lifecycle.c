@@ -25,6 +25,8 @@
 #include "../../boot/params.h"
 #include "../../lib/log.h"
 #include "../../lib/metrics.h"
+#include "../../vcpu/debug_exit.h"
+#include "../../vcpu/regs.h"
 #include "../../vcpu/vm.h"
 #include "helpers.h"
 

@@ -1,0 +1,11 @@
+#ifndef EMBER_DEBUG_EXIT_H
+#define EMBER_DEBUG_EXIT_H
+
+#include "../lib/error.h"
+
+struct vm;
+
+/* debug_exit.c: one byte out to port 0xf4 ends the VM with that byte as exit status. */
+int debug_exit_create(struct vm *vm, struct errbuf *e);
+
+#endif
