@@ -51,7 +51,8 @@ struct vmm {
 						     InstanceStart */
 	int metrics_timer_fd;
 	struct event_handler api_handler, metrics_handler;
-	/* The VM's devices by kind, in creation order, for the API's PATCH by id. */
+	struct virtio_registry virtio; /* every virtio device, in slot order */
+	/* The same devices by kind, in creation order, for the API's PATCH by id. */
 	struct virtio_blk *drives[CONFIG_MAX_DEVICES];
 	struct virtio_net *nets[CONFIG_MAX_DEVICES];
 	unsigned ndrives, nnets;
@@ -74,22 +75,22 @@ static int vmm_create_virtio(struct vmm *v, struct errbuf *e)
 {
 	const struct vm_config *cfg = &v->cfg;
 	for (unsigned i = 0; i < cfg->ndrives; i++, v->ndrives++)
-		if (virtio_blk_create(&v->vm, &cfg->drives[i], &v->drives[i], e) < 0)
+		if (virtio_blk_create(&v->vm.host, &v->virtio, &cfg->drives[i], &v->drives[i], e) < 0)
 			return -1;
 	for (unsigned i = 0; i < cfg->nnets; i++, v->nnets++)
-		if (virtio_net_create(&v->vm, &cfg->nets[i], &v->nets[i], e) < 0)
+		if (virtio_net_create(&v->vm.host, &v->virtio, &cfg->nets[i], &v->nets[i], e) < 0)
 			return -1;
 	return 0;
 }
 
 /* What Linux needs to find the devices: one virtio_mmio.device= each, and root=. */
-static void vmm_device_words(const struct vm *vm, const struct vm_config *cfg, char *out,
-			     size_t cap)
+static void vmm_device_words(const struct virtio_registry *reg, const struct vm_config *cfg,
+			     char *out, size_t cap)
 {
 	size_t n = 0;
 	out[0] = '\0';
-	for (unsigned i = 0; i < vm->nvirtio && n < cap; i++) {
-		n += (size_t)virtio_mmio_cmdline(vm->virtio[i], out + n, cap - n);
+	for (unsigned i = 0; i < reg->n && n < cap; i++) {
+		n += (size_t)virtio_mmio_cmdline(reg->t[i], out + n, cap - n);
 		if (n < cap)
 			out[n++] = ' ', out[n] = '\0';
 	}
@@ -101,11 +102,12 @@ static void vmm_device_words(const struct vm *vm, const struct vm_config *cfg, c
 }
 
 /* Last step before the first instruction: the boot structures and vCPU 0's entry state. */
-static int vmm_prepare_entry(struct vm *vm, const struct vm_config *cfg,
-			     const struct boot_image *bi, struct errbuf *e)
+static int vmm_prepare_entry(struct vmm *v, const struct boot_image *bi, struct errbuf *e)
 {
+	struct vm *vm = &v->vm;
+	const struct vm_config *cfg = &v->cfg;
 	char cmdline[LAYOUT_CMDLINE_MAX], devices[LAYOUT_CMDLINE_MAX];
-	vmm_device_words(vm, cfg, devices, sizeof(devices));
+	vmm_device_words(&v->virtio, cfg, devices, sizeof(devices));
 	struct boot_timing timing = {
 		.tsc_khz = vm->tsc_khz,
 		.start_tsc = vm->t_start_tsc,
@@ -150,7 +152,7 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||
 	    vmm_create_virtio(v, e) < 0 ||
 	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
-	    vmm_prepare_entry(vm, cfg, &bi, e) < 0)
+	    vmm_prepare_entry(v, &bi, e) < 0)
 		return -1;
 	log_info("VM built in %llu us: %u vCPU, %llu MiB, entry 0x%llx (%s)",
 		 (unsigned long long)((monotonic_ns() - vm->t_start_ns) / 1000), cfg->machine.vcpus,
@@ -165,9 +167,8 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
  */
 static void vmm_destroy_vm(struct vmm *v)
 {
-	for (unsigned i = 0; i < v->vm.nvirtio; i++)
-		virtio_mmio_destroy(v->vm.virtio[i]);
-	v->vm.nvirtio = v->ndrives = v->nnets = 0;
+	virtio_registry_destroy(&v->virtio);
+	v->ndrives = v->nnets = 0;
 	vm_destroy(&v->vm);
 }
 

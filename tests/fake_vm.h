@@ -32,8 +32,9 @@ static inline void fake_vm_send_msi(void *ctx, uint64_t addr, uint32_t data)
 static const struct ioapic_ops fake_vm_ioapic_ops = { .send_msi = fake_vm_send_msi };
 
 /*
- * Everything of a vm the devices use but guest memory, which the caller sets up in
- * vm->mem (before or after; it is kept): the MMIO bus, the event loop, the IOAPIC.
+ * Everything of a vm the devices use (vm->host) but guest memory, which the caller sets
+ * up in vm->mem (before or after; it is kept): the MMIO bus, the event loop, the IOAPIC;
+ * no KVM (vm_fd -1).
  */
 static inline int fake_vm_init(struct vm *vm, struct errbuf *e)
 {
@@ -43,16 +44,16 @@ static inline int fake_vm_init(struct vm *vm, struct errbuf *e)
 	vm->vm_fd = vm->kvm_fd = -1;
 	ioapic_init(&vm->ioapic, 0, &fake_vm_ioapic_ops, NULL);
 	bus_init(&vm->mmio, "mmio");
+	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = &vm->loop, .pio = &vm->pio,
+				     .mmio = &vm->mmio, .ioapic = &vm->ioapic, .vm_fd = -1 };
 	return event_loop_init(&vm->loop, e);
 }
 
-/* Destroys the devices (a reset ends their in-flight I/O first), the loop and the bus;
- * guest memory stays the caller's. */
-static inline void fake_vm_destroy(struct vm *vm)
+/* Destroys the devices of reg (a reset ends their in-flight I/O first), the loop and
+ * the bus; guest memory stays the caller's. */
+static inline void fake_vm_destroy(struct vm *vm, struct virtio_registry *reg)
 {
-	for (unsigned i = 0; i < vm->nvirtio; i++)
-		virtio_mmio_destroy(vm->virtio[i]);
-	vm->nvirtio = 0;
+	virtio_registry_destroy(reg);
 	event_loop_destroy(&vm->loop);
 	bus_destroy(&vm->mmio);
 }

@@ -162,11 +162,14 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm_pause_init(vm);
+	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = &vm->loop, .pio = &vm->pio,
+				     .mmio = &vm->mmio, .ioapic = &vm->ioapic, .vm_fd = -1 };
 
 	if (vm_open_kvm(vm, e) < 0 || vm_map_memory(vm, mem_bytes, mo, e) < 0 ||
 	    vm_enable_split_irqchip(vm, e) < 0 || cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e) < 0 ||
 	    event_loop_init(&vm->loop, e) < 0)
 		return -1;
+	vm->host.vm_fd = vm->vm_fd;
 
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0)

@@ -16,6 +16,7 @@
 #include "../lib/guest_mem.h"
 #include "boot_timer.h"
 #include "bus.h"
+#include "host.h"
 #include "i8042.h"
 #include "ioapic.h"
 #include "pause.h"
@@ -23,12 +24,8 @@
 #include "vcpu.h"
 
 #define VM_MAX_VCPUS 32
-/* virtio-mmio devices take IOAPIC pins from 5 up (0-4: timer, keyboard, cascade, COMs). */
-#define VM_VIRTIO_FIRST_PIN 5
-#define VM_MAX_VIRTIO (IOAPIC_NUM_PINS - VM_VIRTIO_FIRST_PIN)
 
 struct vm;
-struct virtio_mmio;
 
 struct vm {
 	int kvm_fd, vm_fd;
@@ -48,8 +45,7 @@ struct vm {
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
-	unsigned nvirtio; /* slot i: LAYOUT_VIRTIO_MMIO_BASE + i * 4 KiB, pin 5 + i */
-	struct virtio_mmio *virtio[VM_MAX_VIRTIO]; /* made by virtio/, freed by the VMM */
+	struct vm_host host; /* what devices may use of all this (host.h) */
 
 	uint64_t t_start_ns;   /* ember's main() began */
 	uint64_t t_start_tsc;  /* host TSC at that moment */

@@ -23,7 +23,7 @@
 #include "../lib/metrics.h"
 #include "../lib/rate_limiter.h"
 #include "../lib/util.h"
-#include "../vcpu/vm.h"
+#include "../vcpu/host.h"
 #include "blk_engine.h"
 #include "iov.h"
 #include "mmio.h"
@@ -546,7 +546,7 @@ static uint64_t blk_sectors(const struct virtio_blk *b, const char *path, uint64
 	return bytes / BLK_SECTOR;
 }
 
-static int blk_setup(struct virtio_blk *b, struct vm *vm, const struct drive_config *d,
+static int blk_setup(struct virtio_blk *b, const struct vm_host *h, const struct drive_config *d,
 		     struct errbuf *e)
 {
 	uint64_t bytes;
@@ -555,10 +555,10 @@ static int blk_setup(struct virtio_blk *b, struct vm *vm, const struct drive_con
 		return -1;
 	b->sectors = blk_sectors(b, b->path, bytes);
 	b->rl_handler = (struct event_handler){ .fn = blk_on_rate_timer, .opaque = b };
-	if (event_loop_add(&vm->loop, b->rl.timer_fd, EPOLLIN, &b->rl_handler) < 0)
+	if (event_loop_add(h->loop, b->rl.timer_fd, EPOLLIN, &b->rl_handler) < 0)
 		return errf(e, "drive '%s': cannot watch the rate limiter timer", b->id);
 	if (blk_engine_open(&b->engine, d->engine == DRIVE_ENGINE_ASYNC ? "async" : "sync", b->fd,
-			    &vm->loop, BLK_QUEUE_MAX, blk_io_done, b, e) < 0)
+			    h->loop, BLK_QUEUE_MAX, blk_io_done, b, e) < 0)
 		return -1;
 	b->reqs = calloc(BLK_QUEUE_MAX, sizeof(*b->reqs));
 	if (!b->reqs)
@@ -569,8 +569,8 @@ static int blk_setup(struct virtio_blk *b, struct vm *vm, const struct drive_con
 	return 0;
 }
 
-int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct virtio_blk **out,
-		      struct errbuf *e)
+int virtio_blk_create(const struct vm_host *h, struct virtio_registry *reg,
+		      const struct drive_config *d, struct virtio_blk **out, struct errbuf *e)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -582,7 +582,7 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct virtio
 	snprintf(b->id, sizeof(b->id), "%s", d->id);
 	b->m = metrics_block_register(b->id);
 	b->path = strdup(d->path);
-	if (!b->path || blk_setup(b, vm, d, e) < 0) {
+	if (!b->path || blk_setup(b, h, d, e) < 0) {
 		if (!b->path)
 			errf(e, "drive '%s': out of memory", d->id);
 		blk_destroy(b);
@@ -590,7 +590,7 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct virtio
 	}
 	char name[32];
 	snprintf(name, sizeof(name), "virtio-blk %.20s", d->id);
-	if (virtio_mmio_create(vm, &b->ops, b, name, &b->t, e) < 0)
+	if (virtio_mmio_create(h, reg, &b->ops, b, name, &b->t, e) < 0)
 		return -1;
 	b->engine->lock = &b->t->lock; /* completions and a vCPU's reset drain both reap */
 	*out = b;

@@ -7,16 +7,17 @@
 #include "../config/config.h"
 #include "../lib/error.h"
 
-struct vm;
+struct vm_host;
+struct virtio_registry;
 struct virtio_blk;
 
 /*
- * Opens the drive's file and engine and plugs the device into the next virtio slot;
+ * Opens the drive's file and engine and plugs the device into the next slot of reg;
  * *out is the drive, for virtio_blk_update (the transport frees it with the VM). Its
  * counters are the metrics group block_<id>. cache=Unsafe offers no FLUSH.
  */
-int virtio_blk_create(struct vm *vm, const struct drive_config *d, struct virtio_blk **out,
-		      struct errbuf *e);
+int virtio_blk_create(const struct vm_host *h, struct virtio_registry *reg,
+		      const struct drive_config *d, struct virtio_blk **out, struct errbuf *e);
 /* The drive's id (drive_config.id): how the API names it. */
 const char *virtio_blk_id(const struct virtio_blk *b);
 /*

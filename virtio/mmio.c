@@ -1,6 +1,7 @@
 #include "mmio.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 
 #include "../boot/layout.h"
 #include "../lib/log.h"
-#include "../vcpu/vm.h"
+#include "../vcpu/bus.h"
+#include "../vcpu/host.h"
+#include "../vcpu/ioapic.h"
 
 /* A hostile guest can break its rings in a loop; the log says so a few times, no more. */
 #define RING_ERRORS_LOGGED_MAX 8
@@ -51,8 +54,8 @@ static void virtio_mmio_raise(struct virtio_mmio *t, uint32_t why)
 		return;
 	}
 	/* No irqfd (unit tests, old kernels): an edge through the user-space IOAPIC. */
-	ioapic_set_irq(&t->vm->ioapic, t->pin, true);
-	ioapic_set_irq(&t->vm->ioapic, t->pin, false);
+	ioapic_set_irq(t->host->ioapic, t->pin, true);
+	ioapic_set_irq(t->host->ioapic, t->pin, false);
 }
 
 void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned q)
@@ -154,7 +157,7 @@ static void virtio_mmio_queue_ready(struct virtio_mmio *t, struct virtq *q, uint
 	if (q->ready)
 		return;
 	q->ready = true;
-	if (!virtq_enable(q, &t->vm->mem, t->ops->queue_max,
+	if (!virtq_enable(q, t->host->mem, t->ops->queue_max,
 			  virtio_mmio_has_feature(t, VIRTIO_RING_F_EVENT_IDX),
 			  virtio_mmio_has_feature(t, VIRTIO_RING_F_INDIRECT_DESC)))
 		virtio_mmio_ring_error(t, t->queue_sel);
@@ -319,7 +322,7 @@ static int virtio_mmio_setup_ioeventfd(struct virtio_mmio *t, unsigned q, struct
 		.fd = t->notify[q].fd,
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 	};
-	if (ioctl(t->vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+	if (ioctl(t->host->vm_fd, KVM_IOEVENTFD, &io) < 0)
 		return errf(e, "%s: KVM_IOEVENTFD: %s", t->name, strerror(errno));
 	return 0;
 }
@@ -335,9 +338,9 @@ static int virtio_mmio_setup_notify(struct virtio_mmio *t, unsigned q, struct er
 	if (nt->fd < 0)
 		return errf(e, "%s: eventfd: %s", t->name, strerror(errno));
 	/* No KVM (unit tests): QueueNotify writes reach the same eventfd through the bus. */
-	if (t->vm->vm_fd >= 0 && virtio_mmio_setup_ioeventfd(t, q, e) < 0)
+	if (t->host->vm_fd >= 0 && virtio_mmio_setup_ioeventfd(t, q, e) < 0)
 		return -1;
-	if (event_loop_add(&t->vm->loop, nt->fd, EPOLLIN, &nt->handler) < 0)
+	if (event_loop_add(t->host->loop, nt->fd, EPOLLIN, &nt->handler) < 0)
 		return errf(e, "%s: cannot watch the notify eventfd: %s", t->name,
 			    strerror(errno));
 	return 0;
@@ -345,42 +348,43 @@ static int virtio_mmio_setup_notify(struct virtio_mmio *t, unsigned q, struct er
 
 static int virtio_mmio_setup_irq(struct virtio_mmio *t, struct errbuf *e)
 {
-	if (t->vm->vm_fd < 0)
+	if (t->host->vm_fd < 0)
 		return 0; /* no KVM (unit tests): interrupts go through the user-space IOAPIC */
 	t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->irq_fd < 0)
 		return errf(e, "%s: eventfd: %s", t->name, strerror(errno));
 	struct kvm_irqfd irqfd = { .fd = (uint32_t)t->irq_fd, .gsi = t->pin };
-	if (ioctl(t->vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+	if (ioctl(t->host->vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return errf(e, "%s: KVM_IRQFD (pin %u): %s", t->name, t->pin, strerror(errno));
 	return 0;
 }
 
-int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
-		       const char *name, struct virtio_mmio **out, struct errbuf *e)
+int virtio_mmio_create(const struct vm_host *h, struct virtio_registry *reg,
+		       const struct virtio_device_ops *ops, void *dev, const char *name,
+		       struct virtio_mmio **out, struct errbuf *e)
 {
-	struct virtio_mmio *t = vm->nvirtio < VM_MAX_VIRTIO ? calloc(1, sizeof(*t)) : NULL;
+	bool room = reg->n < VIRTIO_MMIO_MAX_DEVICES;
+	struct virtio_mmio *t = room ? calloc(1, sizeof(*t)) : NULL;
 	if (!t) {
 		if (ops->destroy)
 			ops->destroy(dev);
-		return vm->nvirtio < VM_MAX_VIRTIO ?
-			       errf(e, "%s: out of memory", name) :
-			       errf(e, "%s: no free virtio slot (at most %d devices)", name,
-				    VM_MAX_VIRTIO);
+		return room ? errf(e, "%s: out of memory", name) :
+			      errf(e, "%s: no free virtio slot (at most %d devices)", name,
+				   VIRTIO_MMIO_MAX_DEVICES);
 	}
 	pthread_mutex_init(&t->lock, NULL);
-	t->vm = vm;
+	t->host = h;
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)vm->nvirtio * VIRTIO_MMIO_SLOT_SIZE;
-	t->pin = VM_VIRTIO_FIRST_PIN + vm->nvirtio;
+	t->base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)reg->n * VIRTIO_MMIO_SLOT_SIZE;
+	t->pin = VIRTIO_MMIO_FIRST_PIN + reg->n;
 	t->ops = ops;
 	t->dev = dev;
 	t->irq_fd = -1;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		t->notify[q].fd = -1;
-	vm->virtio[vm->nvirtio++] = t; /* from here on vmm_destroy_vm (vmm.c) frees it */
+	reg->t[reg->n++] = t; /* from here on virtio_registry_destroy frees it */
 
-	if (bus_register(&vm->mmio, t->base, VIRTIO_MMIO_SLOT_SIZE, virtio_mmio_access, t,
+	if (bus_register(h->mmio, t->base, VIRTIO_MMIO_SLOT_SIZE, virtio_mmio_access, t,
 			 t->name, e) < 0 ||
 	    virtio_mmio_setup_irq(t, e) < 0)
 		return -1;
@@ -389,6 +393,13 @@ int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void 
 			return -1;
 	*out = t;
 	return 0;
+}
+
+void virtio_registry_destroy(struct virtio_registry *reg)
+{
+	for (unsigned i = 0; i < reg->n; i++)
+		virtio_mmio_destroy(reg->t[i]);
+	reg->n = 0;
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *t)

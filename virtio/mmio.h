@@ -19,14 +19,29 @@
 #include <stdint.h>
 
 #include "../lib/error.h"
+#include "../boot/layout.h"
 #include "../lib/event_loop.h"
 #include "virtq.h"
 
 #define VIRTIO_MMIO_SLOT_SIZE 0x1000
 #define VIRTIO_MAX_QUEUES 2
+/* Devices take IOAPIC pins from 5 up (0-4: timer, keyboard, cascade, COMs). */
+#define VIRTIO_MMIO_FIRST_PIN 5
+#define VIRTIO_MMIO_MAX_DEVICES (LAYOUT_IOAPIC_PINS - VIRTIO_MMIO_FIRST_PIN)
 
-struct vm;
+struct vm_host;
 struct virtio_mmio;
+
+/*
+ * The VMM's devices, in slot order: slot i is the window at LAYOUT_VIRTIO_MMIO_BASE +
+ * i * 4 KiB and IOAPIC pin 5 + i. virtio_mmio_create takes the next slot;
+ * virtio_registry_destroy frees every transport and its device.
+ */
+struct virtio_registry {
+	unsigned n;
+	struct virtio_mmio *t[VIRTIO_MMIO_MAX_DEVICES];
+};
+void virtio_registry_destroy(struct virtio_registry *reg);
 
 struct virtio_device_ops {
 	uint32_t device_id;             /* VIRTIO_ID_* */
@@ -47,7 +62,7 @@ struct virtio_device_ops {
 
 struct virtio_mmio {
 	pthread_mutex_t lock;
-	struct vm *vm;
+	const struct vm_host *host;
 	char name[32];    /* "virtio-blk vda", used in log lines */
 	uint64_t base;
 	unsigned pin;
@@ -72,13 +87,14 @@ struct virtio_mmio {
 };
 
 /*
- * Takes the next free slot and pin, registers the window on the MMIO bus, the notify
- * eventfds with KVM and the event loop, and the irqfd. name is for log lines. From this
- * call on dev belongs to the transport: ops->destroy frees it, on failure too.
- * A vm without KVM (vm_fd < 0, unit tests) gets neither ioeventfds nor an irqfd.
+ * Takes the next free slot of reg and its pin, registers the window on the MMIO bus,
+ * the notify eventfds with KVM and the event loop, and the irqfd. name is for log lines.
+ * From this call on dev belongs to the transport: ops->destroy frees it, on failure too.
+ * A host without KVM (vm_fd < 0, unit tests) gets neither ioeventfds nor an irqfd.
  */
-int virtio_mmio_create(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
-		       const char *name, struct virtio_mmio **out, struct errbuf *e);
+int virtio_mmio_create(const struct vm_host *h, struct virtio_registry *reg,
+		       const struct virtio_device_ops *ops, void *dev, const char *name,
+		       struct virtio_mmio **out, struct errbuf *e);
 void virtio_mmio_destroy(struct virtio_mmio *t);
 
 /* Bus handler for the register window; public for the unit tests. */

@@ -25,7 +25,7 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "../lib/rate_limiter.h"
-#include "../vcpu/vm.h"
+#include "../vcpu/host.h"
 #include "iov.h"
 #include "mmio.h"
 
@@ -410,24 +410,24 @@ static int net_open_tap(struct virtio_net *n, struct errbuf *e)
 	return 0;
 }
 
-static int net_watch(struct vm *vm, int fd, uint32_t events, struct event_handler *h,
+static int net_watch(const struct vm_host *h, int fd, uint32_t events, struct event_handler *eh,
 		     void (*fn)(void *, uint32_t), void *opaque)
 {
-	*h = (struct event_handler){ .fn = fn, .opaque = opaque };
-	return event_loop_add(&vm->loop, fd, events, h);
+	*eh = (struct event_handler){ .fn = fn, .opaque = opaque };
+	return event_loop_add(h->loop, fd, events, eh);
 }
 
-static int net_setup(struct virtio_net *n, struct vm *vm, const struct net_config *c,
+static int net_setup(struct virtio_net *n, const struct vm_host *h, const struct net_config *c,
 		     struct errbuf *e)
 {
 	if (net_open_tap(n, e) < 0 || rate_limiter_init(&n->rx_limit.rl, &c->rx, e) < 0 ||
 	    rate_limiter_init(&n->tx_limit.rl, &c->tx, e) < 0)
 		return -1;
 	/* Edge-triggered: a staged frame that waits for buffers must not spin the loop. */
-	if (net_watch(vm, n->tap_fd, EPOLLIN | EPOLLET, &n->tap_handler, net_on_tap, n) < 0 ||
-	    net_watch(vm, n->rx_limit.rl.timer_fd, EPOLLIN, &n->rx_limit.handler,
+	if (net_watch(h, n->tap_fd, EPOLLIN | EPOLLET, &n->tap_handler, net_on_tap, n) < 0 ||
+	    net_watch(h, n->rx_limit.rl.timer_fd, EPOLLIN, &n->rx_limit.handler,
 		      net_on_rx_timer, n) < 0 ||
-	    net_watch(vm, n->tx_limit.rl.timer_fd, EPOLLIN, &n->tx_limit.handler,
+	    net_watch(h, n->tx_limit.rl.timer_fd, EPOLLIN, &n->tx_limit.handler,
 		      net_on_tx_timer, n) < 0)
 		return errf(e, "net '%s': cannot watch its file descriptors: %s", n->id,
 			    strerror(errno));
@@ -439,8 +439,8 @@ static int net_setup(struct virtio_net *n, struct vm *vm, const struct net_confi
 	return 0;
 }
 
-int virtio_net_create(struct vm *vm, const struct net_config *c, struct virtio_net **out,
-		      struct errbuf *e)
+int virtio_net_create(const struct vm_host *h, struct virtio_registry *reg,
+		      const struct net_config *c, struct virtio_net **out, struct errbuf *e)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -449,13 +449,13 @@ int virtio_net_create(struct vm *vm, const struct net_config *c, struct virtio_n
 	snprintf(n->id, sizeof(n->id), "%s", c->id);
 	snprintf(n->tap, sizeof(n->tap), "%s", c->tap);
 	n->m = metrics_net_register(n->id);
-	if (net_setup(n, vm, c, e) < 0) {
+	if (net_setup(n, h, c, e) < 0) {
 		net_destroy(n);
 		return -1;
 	}
 	char name[32];
 	snprintf(name, sizeof(name), "virtio-net %.20s", c->id);
-	if (virtio_mmio_create(vm, &n->ops, n, name, &n->t, e) < 0)
+	if (virtio_mmio_create(h, reg, &n->ops, n, name, &n->t, e) < 0)
 		return -1;
 	*out = n;
 	return 0;

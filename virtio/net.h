@@ -5,16 +5,17 @@
 #include "../config/config.h"
 #include "../lib/error.h"
 
-struct vm;
+struct vm_host;
+struct virtio_registry;
 struct virtio_net;
 
 /*
- * Opens the TAP named in c and plugs the device into the next virtio slot; *out is the
+ * Opens the TAP named in c and plugs the device into the next slot of reg; *out is the
  * interface, for virtio_net_update (the transport frees it with the VM). Its counters
  * are the metrics group net_<id>.
  */
-int virtio_net_create(struct vm *vm, const struct net_config *c, struct virtio_net **out,
-		      struct errbuf *e);
+int virtio_net_create(const struct vm_host *h, struct virtio_registry *reg,
+		      const struct net_config *c, struct virtio_net **out, struct errbuf *e);
 /* The interface's id (net_config.id): how the API names it. */
 const char *virtio_net_id(const struct virtio_net *n);
 /*

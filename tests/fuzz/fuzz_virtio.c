@@ -92,6 +92,7 @@
 /* ---- the machine: built once, guest RAM and disk reset for every input */
 
 static struct vm vm;
+static struct virtio_registry reg; /* the one device of the input */
 static uint8_t *ram; /* the 64 KiB image; vm.mem's two regions point into it */
 static int disk_fd = -1;
 static char disk_path[64];
@@ -545,7 +546,7 @@ static void device_create(const struct setup *s)
 		snprintf(c.tap, sizeof(c.tap), "fuzztap");
 		if (s->flags & F_RATE_LIMIT)
 			c.rx = c.tx = slow;
-		r = virtio_net_create(&vm, &c, &iface, &e);
+		r = virtio_net_create(&vm.host, &reg, &c, &iface, &e);
 	} else {
 		struct drive_config d = {
 			.path = disk_path,
@@ -557,13 +558,13 @@ static void device_create(const struct setup *s)
 		snprintf(d.id, sizeof(d.id), "fuzz");
 		if (s->flags & F_RATE_LIMIT)
 			d.rate_limiter = slow;
-		r = virtio_blk_create(&vm, &d, &drive, &e);
+		r = virtio_blk_create(&vm.host, &reg, &d, &drive, &e);
 	}
 	if (r < 0) {
 		fprintf(stderr, "fuzz_virtio: cannot create the device: %s\n", e.msg);
 		abort();
 	}
-	cur = vm.virtio[0];
+	cur = reg.t[0];
 }
 
 /* Negotiation, queue setup and DRIVER_OK, as the flags and ring offsets say. */
@@ -681,7 +682,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		report();
 	struct stat st;
 	CHECK(fstat(disk_fd, &st) == 0 && st.st_size == DISK_BYTES);
-	fake_vm_destroy(&vm); /* closes the TAP end the device holds */
+	fake_vm_destroy(&vm, &reg); /* closes the TAP end the device holds */
 	cur = NULL;
 	if (tap_peer >= 0)
 		close(tap_peer);

@@ -47,6 +47,7 @@
 #define S_UNSUPP 2
 
 static struct vm vm;
+static struct virtio_registry reg; /* the devices a test made */
 static struct virtio_blk *the_drive; /* the drive a test made, for virtio_blk_update */
 static struct virtio_net *the_iface; /* likewise, for virtio_net_update */
 static char dir[64], file_a[128], file_b[128], metrics_path[128];
@@ -92,7 +93,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	fake_vm_destroy(&vm);
+	fake_vm_destroy(&vm, &reg);
 	guest_mem_destroy(&vm.mem);
 	metrics_reset_for_test();
 	log_init(2, LOG_WARN, NULL);
@@ -241,12 +242,12 @@ static struct virtio_mmio *drive(const char *path, enum drive_engine engine,
 	snprintf(p, sizeof(p), "%s", path);
 	d.path = p;
 	struct errbuf e = { "" };
-	if (virtio_blk_create(&vm, &d, &the_drive, &e) < 0) {
+	if (virtio_blk_create(&vm.host, &reg, &d, &the_drive, &e) < 0) {
 		if (engine == DRIVE_ENGINE_ASYNC && strstr(e.msg, "io_uring"))
 			cr_skip_test("%s", e.msg);
 		cr_assert_fail("virtio_blk_create: %s", e.msg);
 	}
-	struct virtio_mmio *t = vm.virtio[vm.nvirtio - 1];
+	struct virtio_mmio *t = reg.t[reg.n - 1];
 	driver_up(t, F(BLK_F_FLUSH), 1);
 	json_decref(counters("block_rootfs"));
 	return t;
@@ -407,8 +408,8 @@ Test(virtio_blk, driver_ok_looks_once)
 	snprintf(d.id, sizeof(d.id), "rootfs");
 	d.path = file_a;
 	struct errbuf e = { "" };
-	cr_assert_eq(virtio_blk_create(&vm, &d, &the_drive, &e), 0, "%s", e.msg);
-	driver_up(vm.virtio[0], 0, 1);
+	cr_assert_eq(virtio_blk_create(&vm.host, &reg, &d, &the_drive, &e), 0, "%s", e.msg);
+	driver_up(reg.t[0], 0, 1);
 	json_t *g = counters("block_rootfs");
 	cr_assert_eq(get(g, "queue_event_count"), 1);
 	cr_assert_eq(get(g, "no_avail_buffer"), 1);
@@ -438,8 +439,7 @@ Test(virtio_blk, destroy_unregisters_the_group)
 	json_t *g = counters("block_rootfs");
 	cr_assert_not_null(g);
 	json_decref(g);
-	virtio_mmio_destroy(vm.virtio[0]);
-	vm.nvirtio = 0;
+	virtio_registry_destroy(&reg);
 	cr_assert_null(counters("block_rootfs"));
 }
 
@@ -613,9 +613,9 @@ static struct virtio_mmio *interface(void)
 	snprintf(c.tap, sizeof(c.tap), "emt%d", (int)getpid() % 1000000);
 	memcpy(c.mac, guest_mac, 6);
 	struct errbuf e = { "" };
-	if (virtio_net_create(&vm, &c, &the_iface, &e) < 0)
+	if (virtio_net_create(&vm.host, &reg, &c, &the_iface, &e) < 0)
 		cr_skip_test("no TAP here: %s", e.msg);
-	struct virtio_mmio *t = vm.virtio[vm.nvirtio - 1];
+	struct virtio_mmio *t = reg.t[reg.n - 1];
 	driver_up(t, F(NET_F_MAC), 2);
 	json_decref(counters("net_eth0"));
 	return t;

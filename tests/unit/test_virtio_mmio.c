@@ -144,7 +144,8 @@ static void setup(void)
 	/* What virtio_mmio_create sets before anything else can run. */
 	memset(&t, 0, sizeof(t));
 	pthread_mutex_init(&t.lock, NULL);
-	t.vm = &vm;
+	vm.host = (struct vm_host){ .mem = &vm.mem, .ioapic = &vm.ioapic, .vm_fd = -1 };
+	t.host = &vm.host;
 	snprintf(t.name, sizeof(t.name), "virtio-test");
 	t.base = 0xC0001000ULL;
 	t.pin = PIN;
