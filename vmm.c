@@ -50,7 +50,11 @@ struct vmm {
 	uint64_t boot_from_ns, boot_from_cpu_ns; /* the boot timer's zero: main(), or an API
 						     InstanceStart */
 	int metrics_timer_fd;
-	struct event_handler api_handler, metrics_handler;
+	struct event_loop loop; /* the one loop: the API before boot, everything after */
+	int signal_fd;          /* SIGINT/SIGTERM/SIGHUP, blocked in every thread */
+	bool running;           /* vm_run started: a signal stops the VM */
+	bool signalled;         /* a signal ended ember before InstanceStart */
+	struct event_handler api_handler, metrics_handler, signal_handler;
 	struct virtio_registry virtio; /* every virtio device, in slot order */
 	/* The same devices by kind, in creation order, for the API's PATCH by id. */
 	struct virtio_blk *drives[CONFIG_MAX_DEVICES];
@@ -146,7 +150,7 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	struct boot_image bi;
 	struct vm_mem_options mo = { .huge_2m = cfg->machine.huge_pages == HUGE_PAGES_2M,
 				     .dirty_log = cfg->machine.track_dirty_pages };
-	if (vm_create(vm, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||
+	if (vm_create(vm, &v->loop, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||
 	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
 	    debug_exit_create(vm, e) < 0 || vmm_create_test_hooks(vm, e) < 0 ||
 	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||
@@ -341,39 +345,61 @@ static int vmm_start_api(struct vmm *v, struct errbuf *e)
 	return 0;
 }
 
-/* Serves the API until InstanceStart succeeds (1) or a signal ends ember first (0). */
-static int vmm_wait_for_start(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
+/*
+ * The one event loop and the one signalfd, from before the API serves its first request
+ * to the end: before InstanceStart the loop serves the API alone; vm_run runs it on with
+ * the devices. SIGINT/SIGTERM/SIGHUP stop the VM, or end ember before it has one.
+ */
+static void vmm_on_signal(void *opaque, uint32_t events)
 {
-	int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0)
-		return errf(e, "signalfd: %s", strerror(errno));
-	struct pollfd p[2] = { { api_server_fd(v->api), POLLIN, 0 }, { sfd, POLLIN, 0 } };
-	int r = 0;
-	while (!v->built) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			r = errf(e, "poll: %s", strerror(errno));
-			break;
-		}
-		struct signalfd_siginfo si;
-		if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			log_info("signal %u before InstanceStart: stopping", si.ssi_signo);
-			break;
-		}
-		if (p[0].revents & POLLIN)
-			api_server_serve(v->api, api_route, &v->router);
+	struct vmm *v = opaque;
+	struct signalfd_siginfo si;
+	(void)events;
+	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (v->running) {
+		log_info("signal %u: stopping the VM", si.ssi_signo);
+		vm_request_stop(&v->vm, 0);
+	} else {
+		log_info("signal %u before InstanceStart: stopping", si.ssi_signo);
+		v->signalled = v->loop.stop = true;
 	}
-	close(sfd);
-	return r < 0 ? -1 : v->built;
 }
-
-/* ---- while the VM runs ---- */
 
 static void vmm_on_api(void *opaque, uint32_t events)
 {
 	struct vmm *v = opaque;
 	(void)events;
 	api_server_serve(v->api, api_route, &v->router);
+	if (v->built && !v->running)
+		v->loop.stop = true; /* InstanceStart: vmm_main goes on to vm_run */
 }
+
+/* Serves the API until InstanceStart succeeds or a signal ends ember first. */
+static int vmm_wait_for_start(struct vmm *v, struct errbuf *e)
+{
+	event_loop_run(&v->loop);
+	if (!v->built && !v->signalled)
+		return errf(e, "event loop: epoll_wait failed before InstanceStart");
+	return 0;
+}
+
+static int vmm_start_loop(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
+{
+	if (event_loop_init(&v->loop, e) < 0)
+		return -1;
+	v->signal_fd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (v->signal_fd < 0)
+		return errf(e, "signalfd: %s", strerror(errno));
+	v->signal_handler = (struct event_handler){ vmm_on_signal, v };
+	v->api_handler = (struct event_handler){ vmm_on_api, v };
+	if (event_loop_add(&v->loop, v->signal_fd, EPOLLIN, &v->signal_handler) < 0 ||
+	    (v->api && event_loop_add(&v->loop, api_server_fd(v->api), EPOLLIN, &v->api_handler) < 0))
+		return errf(e, "epoll: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- while the VM runs ---- */
 
 static void vmm_on_metrics_timer(void *opaque, uint32_t events)
 {
@@ -385,12 +411,9 @@ static void vmm_on_metrics_timer(void *opaque, uint32_t events)
 		log_warn("metrics: %s", e.msg);
 }
 
-static int vmm_watch_api_and_metrics(struct vmm *v, struct errbuf *e)
+static int vmm_watch_metrics(struct vmm *v, struct errbuf *e)
 {
-	struct event_loop *loop = &v->vm.loop;
-	v->api_handler = (struct event_handler){ vmm_on_api, v };
-	if (v->api && event_loop_add(loop, api_server_fd(v->api), EPOLLIN, &v->api_handler) < 0)
-		return errf(e, "epoll: %s", strerror(errno));
+	struct event_loop *loop = &v->loop;
 	v->metrics_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (v->metrics_timer_fd < 0)
 		return errf(e, "timerfd: %s", strerror(errno));
@@ -424,15 +447,16 @@ static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
 		return EXIT_FAILURE_GENERIC;
 	if (vmm_start_outputs(v, e) < 0)
 		return v->opts.config_file ? EXIT_BAD_CONFIG : EXIT_BAD_ARGS;
-	if (v->opts.api_sock && vmm_start_api(v, e) < 0)
+	if ((v->opts.api_sock && vmm_start_api(v, e) < 0) || vmm_start_loop(v, sigs, e) < 0)
 		return EXIT_FAILURE_GENERIC;
 	/* A kernel from the flags or the file boots at once; otherwise the API starts it. */
-	int started = v->cfg.kernel_path ? (vmm_instance_start(v, e) < 0 ? -1 : 1) :
-					   vmm_wait_for_start(v, sigs, e);
-	if (started <= 0)
-		return started < 0 ? EXIT_FAILURE_GENERIC : EXIT_OK;
-	if (vmm_watch_api_and_metrics(v, e) < 0)
+	if (v->cfg.kernel_path ? vmm_instance_start(v, e) < 0 : vmm_wait_for_start(v, e) < 0)
 		return EXIT_FAILURE_GENERIC;
+	if (!v->built) /* a signal came first */
+		return EXIT_OK;
+	if (vmm_watch_metrics(v, e) < 0)
+		return EXIT_FAILURE_GENERIC;
+	v->running = true;
 	return vm_run(&v->vm, e);
 }
 
@@ -467,7 +491,7 @@ int main(int argc, char **argv)
 	v->start_cpu_ns = boot_timer_cpu_ns();
 	v->boot_from_ns = v->vm.t_start_ns;
 	v->boot_from_cpu_ns = v->start_cpu_ns;
-	v->metrics_timer_fd = -1;
+	v->metrics_timer_fd = v->signal_fd = v->loop.epfd = -1;
 	vmm_block_signals(&sigs);
 	config_init(&v->cfg);
 
@@ -496,6 +520,9 @@ int main(int argc, char **argv)
 		vmm_destroy_vm(v);
 	if (v->metrics_timer_fd >= 0)
 		close(v->metrics_timer_fd);
+	if (v->signal_fd >= 0)
+		close(v->signal_fd);
+	event_loop_destroy(&v->loop);
 	metrics_close();
 	config_free(&v->cfg);
 	return status;

@@ -36,6 +36,8 @@ static const struct ioapic_ops fake_vm_ioapic_ops = { .send_msi = fake_vm_send_m
  * up in vm->mem (before or after; it is kept): the MMIO bus, the event loop, the IOAPIC;
  * no KVM (vm_fd -1).
  */
+static struct event_loop fake_vm_loop; /* the VMM's loop, which a VM only points to */
+
 static inline int fake_vm_init(struct vm *vm, struct errbuf *e)
 {
 	struct guest_mem mem = vm->mem;
@@ -44,9 +46,9 @@ static inline int fake_vm_init(struct vm *vm, struct errbuf *e)
 	vm->vm_fd = vm->kvm_fd = -1;
 	ioapic_init(&vm->ioapic, 0, &fake_vm_ioapic_ops, NULL);
 	bus_init(&vm->mmio, "mmio");
-	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = &vm->loop, .pio = &vm->pio,
+	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = &fake_vm_loop, .pio = &vm->pio,
 				     .mmio = &vm->mmio, .ioapic = &vm->ioapic, .vm_fd = -1 };
-	return event_loop_init(&vm->loop, e);
+	return event_loop_init(&fake_vm_loop, e);
 }
 
 /* Destroys the devices of reg (a reset ends their in-flight I/O first), the loop and
@@ -54,7 +56,7 @@ static inline int fake_vm_init(struct vm *vm, struct errbuf *e)
 static inline void fake_vm_destroy(struct vm *vm, struct virtio_registry *reg)
 {
 	virtio_registry_destroy(reg);
-	event_loop_destroy(&vm->loop);
+	event_loop_destroy(&fake_vm_loop);
 	bus_destroy(&vm->mmio);
 }
 
@@ -66,7 +68,7 @@ static inline void fake_vm_destroy(struct vm *vm, struct virtio_registry *reg)
 static inline int fake_vm_poll(struct vm *vm, int timeout_ms)
 {
 	struct epoll_event ev[8];
-	int n = epoll_wait(vm->loop.epfd, ev, 8, timeout_ms);
+	int n = epoll_wait(vm->host.loop->epfd, ev, 8, timeout_ms);
 	for (int k = 0; k < n; k++) {
 		struct event_handler *h = ev[k].data.ptr;
 		h->fn(h->opaque, ev[k].events);

@@ -284,6 +284,10 @@ void serial_destroy(struct serial *s)
 	if (s->tty_raw)
 		tcsetattr(s->in_fd >= 0 ? s->in_fd : STDIN_FILENO, TCSANOW, &s->tty_saved);
 	s->tty_raw = false;
+	/* stdin stays open: the loop, which outlives the VM, must stop watching it. */
+	if (s->in_fd >= 0 && s->loop)
+		event_loop_del(s->loop, s->in_fd);
+	s->in_fd = -1;
 	if (s->rx_wake_fd >= 0)
 		close(s->rx_wake_fd);
 	s->rx_wake_fd = -1;
@@ -298,15 +302,15 @@ int serial_create(struct vm *vm, int in_fd, int out_fd, struct errbuf *e)
 	if (!fd_is_tty_or_pipe(in_fd))
 		return 0;
 
-	s->loop = &vm->loop;
+	s->loop = vm->host.loop;
 	s->in_fd = in_fd;
 	s->in_handler = (struct event_handler){ serial_on_input, s };
 	s->wake_handler = (struct event_handler){ serial_on_rx_drained, s };
 	s->rx_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->rx_wake_fd < 0)
 		return errf(e, "serial: eventfd: %s", strerror(errno));
-	if (event_loop_add(&vm->loop, s->rx_wake_fd, EPOLLIN, &s->wake_handler) < 0 ||
-	    event_loop_add(&vm->loop, in_fd, EPOLLIN, &s->in_handler) < 0)
+	if (event_loop_add(s->loop, s->rx_wake_fd, EPOLLIN, &s->wake_handler) < 0 ||
+	    event_loop_add(s->loop, in_fd, EPOLLIN, &s->in_handler) < 0)
 		return errf(e, "serial: cannot watch stdin: %s", strerror(errno));
 	serial_tty_raw(s, in_fd);
 	return 0;

@@ -143,18 +143,17 @@ static void vm_on_stop(void *opaque, uint32_t events)
 	uint64_t v;
 	(void)events;
 	if (read(vm->stop_fd, &v, sizeof(v)) == sizeof(v))
-		vm->loop.stop = true;
+		vm->host.loop->stop = true;
 }
 
-int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
+int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsigned nvcpus,
 	      const struct vm_mem_options *mo, struct errbuf *e)
 {
 	uint64_t t_start = vm->t_start_ns, t_start_tsc = vm->t_start_tsc;
 	memset(vm, 0, sizeof(*vm));
 	vm->t_start_ns = t_start;
 	vm->t_start_tsc = t_start_tsc;
-	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->signal_fd = -1;
-	vm->loop.epfd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
 	vm->serial.in_fd = vm->serial.rx_wake_fd = -1; /* serial_destroy may run before create */
 	vm->nvcpus = nvcpus;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
@@ -162,12 +161,11 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm_pause_init(vm);
-	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = &vm->loop, .pio = &vm->pio,
+	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = loop, .pio = &vm->pio,
 				     .mmio = &vm->mmio, .ioapic = &vm->ioapic, .vm_fd = -1 };
 
 	if (vm_open_kvm(vm, e) < 0 || vm_map_memory(vm, mem_bytes, mo, e) < 0 ||
-	    vm_enable_split_irqchip(vm, e) < 0 || cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e) < 0 ||
-	    event_loop_init(&vm->loop, e) < 0)
+	    vm_enable_split_irqchip(vm, e) < 0 || cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e) < 0)
 		return -1;
 	vm->host.vm_fd = vm->vm_fd;
 
@@ -175,7 +173,7 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
 	if (vm->stop_fd < 0)
 		return errf(e, "eventfd: %s", strerror(errno));
 	vm->stop_handler = (struct event_handler){ vm_on_stop, vm };
-	if (event_loop_add(&vm->loop, vm->stop_fd, EPOLLIN, &vm->stop_handler) < 0)
+	if (event_loop_add(loop, vm->stop_fd, EPOLLIN, &vm->stop_handler) < 0)
 		return errf(e, "epoll: %s", strerror(errno));
 
 	/* The IOAPIC's id follows the CPUs' APIC ids, as the MP table says. */
@@ -204,39 +202,12 @@ void vm_request_stop(struct vm *vm, int status)
 		log_error("cannot signal VM stop: %s", strerror(errno));
 }
 
-/* SIGINT/SIGTERM/SIGHUP end the VM cleanly: the event thread sees them through a signalfd. */
-static void vm_on_signal(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	struct signalfd_siginfo si;
-	(void)events;
-	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	log_info("signal %u: stopping the VM", si.ssi_signo);
-	vm_request_stop(vm, 0);
-}
-
 void vm_stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
-}
-
-static int vm_watch_signals(struct vm *vm, struct errbuf *e)
-{
-	sigset_t set;
-	vm_stop_signals(&set);
-	/* Blocked before any vCPU thread exists, so they inherit the mask. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vm->signal_fd < 0)
-		return errf(e, "signalfd: %s", strerror(errno));
-	vm->signal_handler = (struct event_handler){ vm_on_signal, vm };
-	if (event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, &vm->signal_handler) < 0)
-		return errf(e, "epoll: %s", strerror(errno));
-	return 0;
 }
 
 static void vm_stop_vcpus(struct vm *vm)
@@ -254,7 +225,12 @@ static void vm_stop_vcpus(struct vm *vm)
 
 int vm_run(struct vm *vm, struct errbuf *e)
 {
-	if (vm_watch_signals(vm, e) < 0 || vcpu_kick_signal_install(e) < 0)
+	sigset_t set;
+	vm_stop_signals(&set);
+	/* Blocked before any vCPU thread exists, so they inherit the mask (the VMM's
+	 * signalfd reads them). */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (vcpu_kick_signal_install(e) < 0)
 		return -1;
 	bool gate = vm_hold_vcpus(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -278,7 +254,8 @@ int vm_run(struct vm *vm, struct errbuf *e)
 	}
 	if (gate)
 		vm_release_vcpus(vm);
-	event_loop_run(&vm->loop);
+	vm->host.loop->stop = false; /* the VMM ran it before boot, until InstanceStart */
+	event_loop_run(vm->host.loop);
 	vm_stop_vcpus(vm);
 	return __atomic_load_n(&vm->exit_status, __ATOMIC_SEQ_CST);
 }
@@ -296,12 +273,9 @@ void vm_destroy(struct vm *vm)
 	free(vm->cpuid);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
-	event_loop_destroy(&vm->loop);
 	guest_mem_destroy(&vm->mem);
 	if (vm->stop_fd >= 0)
-		close(vm->stop_fd);
-	if (vm->signal_fd >= 0)
-		close(vm->signal_fd);
+		close(vm->stop_fd); /* which also takes it out of the loop */
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

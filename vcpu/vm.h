@@ -36,7 +36,6 @@ struct vm {
 
 	struct guest_mem mem;
 	struct bus pio, mmio;
-	struct event_loop loop;
 	struct ioapic ioapic;
 	struct serial serial;
 	struct i8042 i8042;
@@ -55,8 +54,6 @@ struct vm {
 	int exit_status;      /* first stop request wins */
 	bool stopping;        /* atomic */
 	struct event_handler stop_handler;
-	int signal_fd;
-	struct event_handler signal_handler;
 	struct vm_pause pause;
 };
 
@@ -65,13 +62,19 @@ struct vm_mem_options {
 	bool huge_2m;   /* 2 MiB huge pages */
 	bool dirty_log; /* KVM_MEM_LOG_DIRTY_PAGES on every RAM slot */
 };
-/* mo NULL: 4 KiB pages, no dirty log. */
-int vm_create(struct vm *vm, uint64_t mem_bytes, unsigned nvcpus,
+/*
+ * loop is the VMM's event loop (it outlives the VM): the VM's stop eventfd and its
+ * devices watch their fds there. mo NULL: 4 KiB pages, no dirty log.
+ */
+int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsigned nvcpus,
 	      const struct vm_mem_options *mo, struct errbuf *e);
 void vm_destroy(struct vm *vm);
 /* Creates the vCPUs; regs are set for a start at entry (see vcpu_setup_*). */
 int vm_create_vcpus(struct vm *vm, struct errbuf *e);
-/* Starts the vCPU threads, runs the event loop until the VM stops; returns exit status. */
+/*
+ * Starts the vCPU threads, runs the event loop until the VM stops; returns exit status.
+ * The VMM's signal handler turns SIGINT/SIGTERM/SIGHUP into vm_request_stop.
+ */
 int vm_run(struct vm *vm, struct errbuf *e);
 /* Any thread: end the VM with status (the first request wins). */
 void vm_request_stop(struct vm *vm, int status);

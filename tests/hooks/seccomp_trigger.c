@@ -81,7 +81,7 @@ int test_hooks_create(struct vm *vm, struct errbuf *e)
 	if (trigger.fd < 0)
 		return errf(e, "seccomp-trigger: eventfd: %s", strerror(errno));
 	trigger.handler = (struct event_handler){ trigger_on_event, NULL };
-	if (event_loop_add(&vm->loop, trigger.fd, EPOLLIN, &trigger.handler) < 0)
+	if (event_loop_add(vm->host.loop, trigger.fd, EPOLLIN, &trigger.handler) < 0)
 		return errf(e, "seccomp-trigger: epoll: %s", strerror(errno));
 	return bus_register(&vm->pio, TRIGGER_PORT, 1, trigger_pio, vm, "seccomp-trigger", e);
 }

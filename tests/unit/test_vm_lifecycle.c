@@ -31,6 +31,7 @@
 #include "helpers.h"
 
 static struct vm vm; /* large: static, and fresh in each test's process */
+static struct event_loop loop; /* the VMM's, which the VM uses */
 static bool created;  /* vm_create ran: vm_destroy is safe even if it failed */
 static pthread_t runner;
 static bool running;
@@ -81,8 +82,10 @@ static void teardown(void)
 		vm_request_stop(&vm, 0);
 		join_within(5000);
 	}
-	if (created && !running)
+	if (created && !running) {
 		vm_destroy(&vm);
+		event_loop_destroy(&loop);
+	}
 }
 
 static void assert_all_parked(void)
@@ -111,7 +114,8 @@ static void spin_vm_create(unsigned nvcpus)
 	memset(&metrics, 0, sizeof(metrics));
 	vm.t_start_ns = monotonic_ns();
 	created = true;
-	cr_assert_eq(vm_create(&vm, 16 * MIB, nvcpus, &spin_mem, &e), 0, "%s", e.msg);
+	cr_assert_eq(event_loop_init(&loop, &e), 0, "%s", e.msg);
+	cr_assert_eq(vm_create(&vm, &loop, 16 * MIB, nvcpus, &spin_mem, &e), 0, "%s", e.msg);
 	memcpy(gm_ptr(&vm.mem, SPIN_ENTRY, sizeof(spin_code)), spin_code, sizeof(spin_code));
 	memset(gm_ptr(&vm.mem, COUNTERS, 64 * nvcpus), 0, 64 * nvcpus);
 	cr_assert_eq(cpu_tables_write(&vm.mem, BOOT_LINUX64, &e), 0, "%s", e.msg);
@@ -284,7 +288,8 @@ static void idle_vm_create(const char *words, bool boot_timer)
 	vm.t_start_ns = monotonic_ns();
 	vm.t_start_tsc = __builtin_ia32_rdtsc();
 	created = true;
-	cr_assert_eq(vm_create(&vm, 64 * MIB, 1, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(event_loop_init(&loop, &e), 0, "%s", e.msg);
+	cr_assert_eq(vm_create(&vm, &loop, 64 * MIB, 1, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(serial_create(&vm, -1, serial_out, &e), 0, "%s", e.msg);
 	cr_assert_eq(i8042_create(&vm, &e), 0, "%s", e.msg);
 	cr_assert_eq(debug_exit_create(&vm, &e), 0, "%s", e.msg);
