@@ -14,8 +14,8 @@ EMBER_SRCS := vmm.c \
 	jail/cgroup.c jail/config.c jail/files.c jail/flags.c jail/jail.c jail/rlimit.c \
 	jail/seccomp.c jail/seccomp_rules.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
-	vcpu/bus.c vcpu/cpuid.c vcpu/debug_exit.c vcpu/i8042.c vcpu/ioapic.c vcpu/regs.c vcpu/serial.c \
-	vcpu/boot_timer.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
+	legacy/boot_timer.c legacy/debug_exit.c legacy/i8042.c legacy/serial.c \
+	vcpu/bus.c vcpu/cpuid.c vcpu/ioapic.c vcpu/regs.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
 	virtio/blk.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c
 # Everything but main: what the unit tests link against.
 EMBER_LIB_SRCS := $(filter-out vmm.c,$(EMBER_SRCS))

@@ -27,7 +27,10 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
-#include "vcpu/debug_exit.h"
+#include "legacy/boot_timer.h"
+#include "legacy/debug_exit.h"
+#include "legacy/i8042.h"
+#include "legacy/serial.h"
 #include "vcpu/regs.h"
 #include "vcpu/vm.h"
 #include "virtio/blk.h"
@@ -41,6 +44,10 @@ enum { EXIT_OK = 0, EXIT_FAILURE_GENERIC = 1, EXIT_BAD_CONFIG = 152, EXIT_BAD_AR
 
 struct vmm {
 	struct vm vm; /* large (vCPU table) */
+	/* The legacy devices (legacy/): COM1, the i8042's reset line, the boot timer. */
+	struct serial serial;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
 	struct vm_config cfg;
 	struct launch_options opts;
 	struct api_server *api;
@@ -137,10 +144,21 @@ static int vmm_create_test_hooks(struct vm *vm, struct errbuf *e)
 }
 
 /* The boot-timer page, when asked for, counting from boot_from (see struct vmm). */
-static int vmm_create_boot_timer(struct vm *vm, const struct vm_config *cfg, uint64_t from_ns,
-				 uint64_t from_cpu_ns, struct errbuf *e)
+static int vmm_create_boot_timer(struct vmm *v, struct errbuf *e)
 {
-	return cfg->boot_timer ? boot_timer_create(vm, from_ns, from_cpu_ns, e) : 0;
+	return v->cfg.boot_timer ? boot_timer_create(&v->boot_timer, &v->vm.host, v->boot_from_ns,
+						     v->boot_from_cpu_ns, e) :
+				   0;
+}
+
+/* COM1 on stdin/stdout, the i8042 (reset, Ctrl+Alt+Del), the debug-exit port. */
+static int vmm_create_legacy(struct vmm *v, struct errbuf *e)
+{
+	struct vm_host *h = &v->vm.host;
+	return serial_create(&v->serial, h, STDIN_FILENO, STDOUT_FILENO, e) < 0 ||
+			       i8042_create(&v->i8042, h, e) < 0 || debug_exit_create(h, e) < 0 ?
+		       -1 :
+		       vmm_create_boot_timer(v, e);
 }
 
 static int vmm_build(struct vmm *v, struct errbuf *e)
@@ -150,10 +168,9 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	struct boot_image bi;
 	struct vm_mem_options mo = { .huge_2m = cfg->machine.huge_pages == HUGE_PAGES_2M,
 				     .dirty_log = cfg->machine.track_dirty_pages };
+	v->serial = (struct serial){ .in_fd = -1, .rx_wake_fd = -1 }; /* destroy before create */
 	if (vm_create(vm, &v->loop, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||
-	    serial_create(vm, STDIN_FILENO, STDOUT_FILENO, e) < 0 || i8042_create(vm, e) < 0 ||
-	    debug_exit_create(vm, e) < 0 || vmm_create_test_hooks(vm, e) < 0 ||
-	    vmm_create_boot_timer(vm, cfg, v->boot_from_ns, v->boot_from_cpu_ns, e) < 0 ||
+	    vmm_create_legacy(v, e) < 0 || vmm_create_test_hooks(vm, e) < 0 ||
 	    vmm_create_virtio(v, e) < 0 ||
 	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
 	    vmm_prepare_entry(v, &bi, e) < 0)
@@ -173,6 +190,7 @@ static void vmm_destroy_vm(struct vmm *v)
 {
 	virtio_registry_destroy(&v->virtio);
 	v->ndrives = v->nnets = 0;
+	serial_destroy(&v->serial); /* the terminal's settings back, stdin out of the loop */
 	vm_destroy(&v->vm);
 }
 
@@ -240,7 +258,7 @@ static int vmm_api_resume(void *opaque, struct errbuf *e)
 static int vmm_api_ctrl_alt_del(void *opaque, struct errbuf *e)
 {
 	struct vmm *v = opaque;
-	return i8042_ctrl_alt_del(&v->vm.i8042, e);
+	return i8042_ctrl_alt_del(&v->i8042, e);
 }
 
 static int vmm_api_flush_metrics(void *opaque, struct errbuf *e)

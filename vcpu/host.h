@@ -1,7 +1,8 @@
 /*
  * What a device may use of the machine it is plugged into, and nothing else: guest
  * memory, the event loop, the two buses, the IOAPIC (its interrupts when there is no
- * irqfd) and the VM fd (ioeventfds, irqfds; -1 without KVM, as in the unit tests).
+ * irqfd), the VM fd (ioeventfds, irqfds; -1 without KVM, as in the unit tests), and
+ * a way to end the VM with a status (a reset through the i8042, the debug-exit port).
  * vm_create fills vm->host; devices keep a pointer to it, never to struct vm.
  */
 #ifndef EMBER_HOST_H
@@ -18,6 +19,8 @@ struct vm_host {
 	struct bus *pio, *mmio;
 	struct ioapic *ioapic;
 	int vm_fd;
+	void (*request_stop)(void *ctx, int status); /* any thread; the first status wins */
+	void *stop_ctx;
 };
 
 #endif

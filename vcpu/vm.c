@@ -146,6 +146,11 @@ static void vm_on_stop(void *opaque, uint32_t events)
 		vm->host.loop->stop = true;
 }
 
+static void vm_stop_from_device(void *ctx, int status)
+{
+	vm_request_stop(ctx, status);
+}
+
 int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsigned nvcpus,
 	      const struct vm_mem_options *mo, struct errbuf *e)
 {
@@ -154,7 +159,6 @@ int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsign
 	vm->t_start_ns = t_start;
 	vm->t_start_tsc = t_start_tsc;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
-	vm->serial.in_fd = vm->serial.rx_wake_fd = -1; /* serial_destroy may run before create */
 	vm->nvcpus = nvcpus;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
@@ -162,7 +166,8 @@ int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsign
 	bus_init(&vm->mmio, "mmio");
 	vm_pause_init(vm);
 	vm->host = (struct vm_host){ .mem = &vm->mem, .loop = loop, .pio = &vm->pio,
-				     .mmio = &vm->mmio, .ioapic = &vm->ioapic, .vm_fd = -1 };
+				     .mmio = &vm->mmio, .ioapic = &vm->ioapic, .vm_fd = -1,
+				     .request_stop = vm_stop_from_device, .stop_ctx = vm };
 
 	if (vm_open_kvm(vm, e) < 0 || vm_map_memory(vm, mem_bytes, mo, e) < 0 ||
 	    vm_enable_split_irqchip(vm, e) < 0 || cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e) < 0)
@@ -269,7 +274,6 @@ void vm_destroy(struct vm *vm)
 		if (v->fd >= 0)
 			close(v->fd);
 	}
-	serial_destroy(&vm->serial);
 	free(vm->cpuid);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);

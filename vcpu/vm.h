@@ -14,13 +14,10 @@
 #include "../lib/error.h"
 #include "../lib/event_loop.h"
 #include "../lib/guest_mem.h"
-#include "boot_timer.h"
 #include "bus.h"
 #include "host.h"
-#include "i8042.h"
 #include "ioapic.h"
 #include "pause.h"
-#include "serial.h"
 #include "vcpu.h"
 
 #define VM_MAX_VCPUS 32
@@ -37,9 +34,6 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct ioapic ioapic;
-	struct serial serial;
-	struct i8042 i8042;
-	struct boot_timer boot_timer;
 
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];

@@ -10,7 +10,7 @@
 #include "../../lib/log.h"
 #include "../../lib/metrics.h"
 #include "../../lib/util.h"
-#include "../../vcpu/vm.h"
+#include "../../legacy/boot_timer.h"
 #include "helpers.h"
 
 static struct boot_timer bt;

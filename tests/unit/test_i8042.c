@@ -4,7 +4,7 @@
  * Del 0xe0 0x71), the keyboard ACK 0xfa, self-test 0x55 (IBM PC/AT technical reference).
  */
 #include "../../lib/metrics.h"
-#include "../../vcpu/i8042.h"
+#include "../../legacy/i8042.h"
 #include "helpers.h"
 
 static struct i8042 k;

@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "../../vcpu/serial.h"
+#include "../../legacy/serial.h"
 #include "helpers.h"
 
 struct irq_rec {

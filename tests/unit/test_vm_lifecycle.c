@@ -25,13 +25,19 @@
 #include "../../boot/params.h"
 #include "../../lib/log.h"
 #include "../../lib/metrics.h"
-#include "../../vcpu/debug_exit.h"
+#include "../../legacy/boot_timer.h"
+#include "../../legacy/debug_exit.h"
+#include "../../legacy/i8042.h"
+#include "../../legacy/serial.h"
 #include "../../vcpu/regs.h"
 #include "../../vcpu/vm.h"
 #include "helpers.h"
 
 static struct vm vm; /* large: static, and fresh in each test's process */
 static struct event_loop loop; /* the VMM's, which the VM uses */
+static struct serial serial;    /* the VMM's legacy devices */
+static struct i8042 i8042;
+static struct boot_timer the_boot_timer;
 static bool created;  /* vm_create ran: vm_destroy is safe even if it failed */
 static pthread_t runner;
 static bool running;
@@ -290,12 +296,13 @@ static void idle_vm_create(const char *words, bool boot_timer)
 	created = true;
 	cr_assert_eq(event_loop_init(&loop, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create(&vm, &loop, 64 * MIB, 1, NULL, &e), 0, "%s", e.msg);
-	cr_assert_eq(serial_create(&vm, -1, serial_out, &e), 0, "%s", e.msg);
-	cr_assert_eq(i8042_create(&vm, &e), 0, "%s", e.msg);
-	cr_assert_eq(debug_exit_create(&vm, &e), 0, "%s", e.msg);
+	cr_assert_eq(serial_create(&serial, &vm.host, -1, serial_out, &e), 0, "%s", e.msg);
+	cr_assert_eq(i8042_create(&i8042, &vm.host, &e), 0, "%s", e.msg);
+	cr_assert_eq(debug_exit_create(&vm.host, &e), 0, "%s", e.msg);
 	if (boot_timer)
-		cr_assert_eq(boot_timer_create(&vm, vm.t_start_ns, boot_timer_cpu_ns(), &e), 0,
-			     "%s", e.msg);
+		cr_assert_eq(boot_timer_create(&the_boot_timer, &vm.host, vm.t_start_ns,
+					       boot_timer_cpu_ns(), &e),
+			     0, "%s", e.msg);
 	cr_assert_eq(kernel_load_file(&vm.mem, path, &bi, &e), 0, "%s", e.msg);
 	cr_assert_eq(mptable_write(&vm.mem, 1, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create_vcpus(&vm, &e), 0, "%s", e.msg);
@@ -365,7 +372,7 @@ Test(vm_idle, ctrl_alt_del_ends_the_guest_with_status_0)
 	start_vm();
 	for (int ms = 0; ms < 5000 && !strstr(contents(serial_out), "idle: polling"); ms++)
 		sleep_ms(1);
-	cr_assert_eq(i8042_ctrl_alt_del(&vm.i8042, &e), 0, "%s", e.msg);
+	cr_assert_eq(i8042_ctrl_alt_del(&i8042, &e), 0, "%s", e.msg);
 	cr_assert(join_within(5000), "the guest did not end after Ctrl+Alt+Del");
 	cr_assert_eq(run_status, 0);
 	const char *out = contents(serial_out);
@@ -382,7 +389,7 @@ Test(vm_idle, ctrl_alt_del_while_paused_is_read_after_resume)
 	for (int ms = 0; ms < 5000 && !strstr(contents(serial_out), "idle: polling"); ms++)
 		sleep_ms(1);
 	cr_assert_eq(vm_pause(&vm, &e), 0, "%s", e.msg);
-	cr_assert_eq(i8042_ctrl_alt_del(&vm.i8042, &e), 0, "%s", e.msg);
+	cr_assert_eq(i8042_ctrl_alt_del(&i8042, &e), 0, "%s", e.msg);
 	cr_assert_not(join_within(200), "a paused guest read its keyboard");
 	cr_assert_eq(vm_resume(&vm, &e), 0, "%s", e.msg);
 	cr_assert(join_within(5000), "the guest did not end after Ctrl+Alt+Del");

@@ -4,7 +4,9 @@
 
 #include "../lib/log.h"
 #include "../lib/metrics.h"
-#include "vm.h"
+#include "../vcpu/bus.h"
+#include "../vcpu/host.h"
+#include "../vcpu/ioapic.h"
 
 void i8042_init(struct i8042 *k, void (*reset)(void *ctx),
 		void (*set_irq)(void *ctx, bool level), void *ctx)
@@ -177,18 +179,19 @@ int i8042_ctrl_alt_del(struct i8042 *k, struct errbuf *e)
 
 static void i8042_reset_vm(void *ctx)
 {
-	vm_request_stop(ctx, 0);
+	struct vm_host *h = ctx;
+	h->request_stop(h->stop_ctx, 0);
 }
 
 static void i8042_irq_to_ioapic(void *ctx, bool level)
 {
-	struct vm *vm = ctx;
-	ioapic_set_irq(&vm->ioapic, I8042_KBD_IRQ, level);
+	struct vm_host *h = ctx;
+	ioapic_set_irq(h->ioapic, I8042_KBD_IRQ, level);
 }
 
-int i8042_create(struct vm *vm, struct errbuf *e)
+int i8042_create(struct i8042 *k, struct vm_host *h, struct errbuf *e)
 {
-	i8042_init(&vm->i8042, i8042_reset_vm, i8042_irq_to_ioapic, vm);
+	i8042_init(k, i8042_reset_vm, i8042_irq_to_ioapic, h);
 	/* One range 0x60-0x64 keeps the table small; 0x61-0x63 read as all-ones. */
-	return bus_register(&vm->pio, I8042_DATA_PORT, 5, i8042_pio, &vm->i8042, "i8042", e);
+	return bus_register(h->pio, I8042_DATA_PORT, 5, i8042_pio, k, "i8042", e);
 }

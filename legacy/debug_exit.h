@@ -3,9 +3,9 @@
 
 #include "../lib/error.h"
 
-struct vm;
+struct vm_host;
 
 /* debug_exit.c: one byte out to port 0xf4 ends the VM with that byte as exit status. */
-int debug_exit_create(struct vm *vm, struct errbuf *e);
+int debug_exit_create(struct vm_host *h, struct errbuf *e);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "../lib/error.h"
 
-struct vm;
+struct vm_host;
 
 /* Firecracker's boot timer: the guest writes 123 at offset 0 when it has booted. */
 struct boot_timer {
@@ -20,8 +20,8 @@ struct boot_timer {
  * since start_cpu_ns (boot_timer_cpu_ns()) in Firecracker's format, and stores them in
  * metrics.latencies_us.boot_us / boot_cpu_us.
  */
-int boot_timer_create(struct vm *vm, uint64_t start_ns, uint64_t start_cpu_ns,
-		      struct errbuf *e);
+int boot_timer_create(struct boot_timer *bt, const struct vm_host *h, uint64_t start_ns,
+		      uint64_t start_cpu_ns, struct errbuf *e);
 /* CLOCK_PROCESS_CPUTIME_ID in ns: what start_cpu_ns is measured on. */
 uint64_t boot_timer_cpu_ns(void);
 void boot_timer_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,

@@ -48,9 +48,10 @@ void serial_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size, boo
 /* Queues received bytes; returns how many fitted. */
 size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t n);
 
-struct vm;
+struct vm_host;
 /* COM1 on vm's PIO bus and IOAPIC; input from in_fd if it is a terminal or pipe. */
-int serial_create(struct vm *vm, int in_fd, int out_fd, struct errbuf *e);
+int serial_create(struct serial *s, const struct vm_host *h, int in_fd, int out_fd,
+		  struct errbuf *e);
 /* Gives the terminal back as it was. */
 void serial_destroy(struct serial *s);
 

@@ -5,21 +5,23 @@
 #include "debug_exit.h"
 
 #include "../boot/layout.h"
-#include "vm.h"
+#include "../vcpu/bus.h"
+#include "../vcpu/host.h"
 
 static void debug_exit_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
 			   bool is_write)
 {
 	(void)offset;
 	(void)size;
+	struct vm_host *h = opaque;
 	if (is_write)
-		vm_request_stop(opaque, data[0]);
+		h->request_stop(h->stop_ctx, data[0]);
 	else
 		data[0] = 0;
 }
 
-int debug_exit_create(struct vm *vm, struct errbuf *e)
+int debug_exit_create(struct vm_host *h, struct errbuf *e)
 {
-	return bus_register(&vm->pio, LAYOUT_DEBUG_EXIT_PORT, 1, debug_exit_pio, vm, "debug-exit",
+	return bus_register(h->pio, LAYOUT_DEBUG_EXIT_PORT, 1, debug_exit_pio, h, "debug-exit",
 			    e);
 }

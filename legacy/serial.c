@@ -8,7 +8,9 @@
 
 #include "../lib/log.h"
 #include "../lib/metrics.h"
-#include "vm.h"
+#include "../vcpu/bus.h"
+#include "../vcpu/host.h"
+#include "../vcpu/ioapic.h"
 
 /* A line with nothing on it still looks connected, so getty-style code does not wait. */
 #define MSR_IDLE (UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS)
@@ -293,16 +295,16 @@ void serial_destroy(struct serial *s)
 	s->rx_wake_fd = -1;
 }
 
-int serial_create(struct vm *vm, int in_fd, int out_fd, struct errbuf *e)
+int serial_create(struct serial *s, const struct vm_host *h, int in_fd, int out_fd,
+		  struct errbuf *e)
 {
-	struct serial *s = &vm->serial;
-	serial_init(s, out_fd, serial_irq_to_ioapic, &vm->ioapic);
-	if (bus_register(&vm->pio, SERIAL_COM1_BASE, 8, serial_pio, s, "serial", e) < 0)
+	serial_init(s, out_fd, serial_irq_to_ioapic, h->ioapic);
+	if (bus_register(h->pio, SERIAL_COM1_BASE, 8, serial_pio, s, "serial", e) < 0)
 		return -1;
 	if (!fd_is_tty_or_pipe(in_fd))
 		return 0;
 
-	s->loop = vm->host.loop;
+	s->loop = h->loop;
 	s->in_fd = in_fd;
 	s->in_handler = (struct event_handler){ serial_on_input, s };
 	s->wake_handler = (struct event_handler){ serial_on_rx_drained, s };

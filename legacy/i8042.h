@@ -65,7 +65,7 @@ void i8042_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size, bool
  */
 int i8042_ctrl_alt_del(struct i8042 *k, struct errbuf *e);
 
-struct vm;
-int i8042_create(struct vm *vm, struct errbuf *e);
+struct vm_host;
+int i8042_create(struct i8042 *k, struct vm_host *h, struct errbuf *e);
 
 #endif

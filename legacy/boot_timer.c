@@ -13,7 +13,8 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "../lib/util.h"
-#include "vm.h"
+#include "../vcpu/bus.h"
+#include "../vcpu/host.h"
 
 #define BOOT_TIMER_SIZE 0x1000ULL
 #define BOOT_TIMER_MAGIC 123
@@ -45,10 +46,11 @@ void boot_timer_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size
 		boot_timer_fire(opaque);
 }
 
-int boot_timer_create(struct vm *vm, uint64_t start_ns, uint64_t start_cpu_ns,
+int boot_timer_create(struct boot_timer *bt, const struct vm_host *h, uint64_t start_ns,
+		      uint64_t start_cpu_ns,
 		      struct errbuf *e)
 {
-	vm->boot_timer = (struct boot_timer){ .start_ns = start_ns, .start_cpu_ns = start_cpu_ns };
-	return bus_register(&vm->mmio, LAYOUT_BOOT_TIMER, BOOT_TIMER_SIZE, boot_timer_mmio,
-			    &vm->boot_timer, "boot-timer", e);
+	*bt = (struct boot_timer){ .start_ns = start_ns, .start_cpu_ns = start_cpu_ns };
+	return bus_register(h->mmio, LAYOUT_BOOT_TIMER, BOOT_TIMER_SIZE, boot_timer_mmio, bt,
+			    "boot-timer", e);
 }
