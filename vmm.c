@@ -146,19 +146,20 @@ static int vmm_create_test_hooks(struct vm *vm, struct errbuf *e)
 /* The boot-timer page, when asked for, counting from boot_from (see struct vmm). */
 static int vmm_create_boot_timer(struct vmm *v, struct errbuf *e)
 {
-	return v->cfg.boot_timer ? boot_timer_create(&v->boot_timer, &v->vm.host, v->boot_from_ns,
-						     v->boot_from_cpu_ns, e) :
-				   0;
+	if (!v->cfg.boot_timer)
+		return 0;
+	return boot_timer_create(&v->boot_timer, &v->vm.host, v->boot_from_ns,
+				 v->boot_from_cpu_ns, e);
 }
 
 /* COM1 on stdin/stdout, the i8042 (reset, Ctrl+Alt+Del), the debug-exit port. */
 static int vmm_create_legacy(struct vmm *v, struct errbuf *e)
 {
 	struct vm_host *h = &v->vm.host;
-	return serial_create(&v->serial, h, STDIN_FILENO, STDOUT_FILENO, e) < 0 ||
-			       i8042_create(&v->i8042, h, e) < 0 || debug_exit_create(h, e) < 0 ?
-		       -1 :
-		       vmm_create_boot_timer(v, e);
+	if (serial_create(&v->serial, h, STDIN_FILENO, STDOUT_FILENO, e) < 0 ||
+	    i8042_create(&v->i8042, h, e) < 0 || debug_exit_create(h, e) < 0)
+		return -1;
+	return vmm_create_boot_timer(v, e);
 }
 
 static int vmm_build(struct vmm *v, struct errbuf *e)
