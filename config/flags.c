@@ -17,27 +17,16 @@ struct flag {
 	bool vm;   /* describes the VM: not with --config-file */
 };
 
-static int parse_number(const char *flag, const char *s, long long *out, struct errbuf *e)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end)
-		return errf(e, "--%s: '%s' is not a number", flag, s);
-	*out = v;
-	return 0;
-}
-
 static int set_vcpus(struct vm_config *cfg, const char *v, struct errbuf *e)
 {
 	long long n;
-	return parse_number("vcpus", v, &n, e) < 0 ? -1 : config_set_vcpus(cfg, n, e);
+	return parse_flag_number("vcpus", v, &n, e) < 0 ? -1 : config_set_vcpus(cfg, n, e);
 }
 
 static int set_mem(struct vm_config *cfg, const char *v, struct errbuf *e)
 {
 	long long n;
-	return parse_number("mem", v, &n, e) < 0 ? -1 : config_set_mem_mib(cfg, n, e);
+	return parse_flag_number("mem", v, &n, e) < 0 ? -1 : config_set_mem_mib(cfg, n, e);
 }
 
 #define OPTIONS_MAX 4096
@@ -255,7 +244,7 @@ static int set_no_seccomp(struct launch_options *o, const char *v, struct errbuf
 static int set_max_payload(struct launch_options *o, const char *v, struct errbuf *e)
 {
 	long long n;
-	if (parse_number("http-api-max-payload-size", v, &n, e) < 0)
+	if (parse_flag_number("http-api-max-payload-size", v, &n, e) < 0)
 		return -1;
 	if (n < 1024 || n > 64LL << 20)
 		return errf(e, "--http-api-max-payload-size: %lld is out of range 1024-%lld", n,

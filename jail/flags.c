@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/util.h"
 #include "cgroup.h"
 #include "rlimit.h"
 
@@ -18,11 +19,9 @@ static int set_jail(struct jail_config *j, const char *v, struct errbuf *e)
 /* A uid or gid: 0 to 2^32-2 (-1 means "unchanged" to the kernel). */
 static int parse_id_number(const char *flag, const char *v, unsigned *out, struct errbuf *e)
 {
-	char *end;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (errno || end == v || *end)
-		return errf(e, "--%s: '%s' is not a number", flag, v);
+	long long n;
+	if (parse_flag_number(flag, v, &n, e) < 0)
+		return -1;
 	if (n < 0 || n >= 0xffffffffLL)
 		return errf(e, "--%s: %lld is out of range 0-%lld", flag, n, 0xffffffffLL - 1);
 	*out = (unsigned)n;

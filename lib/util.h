@@ -2,10 +2,14 @@
 #ifndef EMBER_UTIL_H
 #define EMBER_UTIL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
+
+#include "error.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KIB (1024ULL)
@@ -26,6 +30,18 @@ static inline uint64_t align_up_u64(uint64_t v, uint64_t align)
 static inline uint64_t align_down_u64(uint64_t v, uint64_t align)
 {
 	return v & ~(align - 1);
+}
+
+/* The value of command-line flag --flag as a whole decimal number; one line in e if not. */
+static inline int parse_flag_number(const char *flag, const char *s, long long *out,
+				    struct errbuf *e)
+{
+	char *end;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return errf(e, "--%s: '%s' is not a number", flag, s);
+	return 0;
 }
 
 static inline uint64_t monotonic_ns(void)
