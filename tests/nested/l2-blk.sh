@@ -88,6 +88,9 @@ if s=$(arg blk_scratch); then
   else
     say "$s write failed: $(grep -v records /tmp/dd.err | tail -n1)"
   fi
+  # The kernel logs drop_caches at KERN_INFO on the console, where it can land in the
+  # middle of the line above (2 vCPUs): only warnings and worse from here on.
+  echo 4 >/proc/sys/kernel/printk 2>/dev/null
   echo 3 >/proc/sys/vm/drop_caches
   say "$s read sha256=$(dd if="/dev/$s" bs=65536 count=16 iflag=direct 2>/dev/null | sha)"
 fi
