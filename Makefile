@@ -9,13 +9,13 @@ DEPS  := $(BUILD)/deps
 EMBER_SRCS := vmm.c \
 	api/http.c api/router.c api/server.c \
 	config/config.c config/config_json.c config/flags.c \
-	boot/bzimage.c boot/cmdline.c boot/cpu_tables.c boot/elf.c boot/loader.c \
-	boot/mptable.c boot/pvh.c boot/zero_page.c \
+	arch/cpu_tables.c arch/cpuid.c arch/mptable.c arch/regs.c \
+	boot/bzimage.c boot/cmdline.c boot/elf.c boot/loader.c boot/pvh.c boot/zero_page.c \
 	jail/cgroup.c jail/config.c jail/files.c jail/flags.c jail/jail.c jail/rlimit.c \
 	jail/seccomp.c jail/seccomp_rules.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
 	legacy/boot_timer.c legacy/debug_exit.c legacy/i8042.c legacy/serial.c \
-	vcpu/bus.c vcpu/cpuid.c vcpu/ioapic.c vcpu/regs.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
+	vcpu/bus.c vcpu/ioapic.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
 	virtio/blk.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c
 # Everything but main: what the unit tests link against.
 EMBER_LIB_SRCS := $(filter-out vmm.c,$(EMBER_SRCS))
@@ -167,7 +167,7 @@ FUZZ_VIRTIO_WRAPS := -Wl,--wrap=guest_mem_at,--wrap=virtq_pop_chain,--wrap=virtq
 	-Wl,--wrap=preadv,--wrap=pwritev,--wrap=pread,--wrap=pwrite,--wrap=writev \
 	-Wl,--wrap=open,--wrap=ioctl,--wrap=calloc,--wrap=free
 $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_SRCS) tests/fake_vm.h config/config.h \
-		$(wildcard virtio/*.h vcpu/*.h lib/*.h) $(DEPS)/.stamp
+		$(wildcard virtio/*.h vcpu/*.h arch/*.h lib/*.h) $(DEPS)/.stamp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  FUZZ    $@')
 	$(Q)clang $(COMMON_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \

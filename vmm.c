@@ -20,7 +20,9 @@
 #include "api/router.h"
 #include "api/server.h"
 #include "boot/kernel.h"
-#include "boot/layout.h"
+#include "arch/cpu_tables.h"
+#include "arch/layout.h"
+#include "arch/mptable.h"
 #include "boot/params.h"
 #include "jail/jail.h"
 #include "jail/seccomp.h"
@@ -31,7 +33,7 @@
 #include "legacy/debug_exit.h"
 #include "legacy/i8042.h"
 #include "legacy/serial.h"
-#include "vcpu/regs.h"
+#include "arch/regs.h"
 #include "vcpu/vm.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
@@ -53,6 +55,7 @@ struct vmm {
 	struct api_server *api;
 	struct api_router router;
 	bool built;             /* vm holds a machine (InstanceStart succeeded) */
+	uint64_t start_ns, start_tsc; /* main() began: monotonic clock, host TSC */
 	uint64_t start_cpu_ns;  /* process CPU time at main() */
 	uint64_t boot_from_ns, boot_from_cpu_ns; /* the boot timer's zero: main(), or an API
 						     InstanceStart */
@@ -121,18 +124,18 @@ static int vmm_prepare_entry(struct vmm *v, const struct boot_image *bi, struct 
 	vmm_device_words(&v->virtio, cfg, devices, sizeof(devices));
 	struct boot_timing timing = {
 		.tsc_khz = vm->tsc_khz,
-		.start_tsc = vm->t_start_tsc,
-		.setup_us = (vm->t_tsc_zero_ns - vm->t_start_ns) / 1000,
+		.start_tsc = v->start_tsc,
+		.setup_us = (vm->t_tsc_zero_ns - v->start_ns) / 1000,
 	};
 	if (cmdline_compose(cmdline, sizeof(cmdline), devices, cfg->cmdline, &timing, e) < 0)
 		return -1;
-	if (cpu_tables_write(&vm->mem, bi->protocol, e) < 0)
+	if (cpu_tables_write(&vm->mem, bi->protocol != BOOT_PVH, e) < 0)
 		return -1;
 	if (bi->protocol == BOOT_PVH)
 		return pvh_start_info_write(&vm->mem, bi, cmdline, e) < 0 ? -1 :
-		       vcpu_enter_pvh(&vm->vcpus[0], bi->entry, LAYOUT_PVH_START_INFO, e);
+		       regs_enter_pvh(vm->vcpus[0].fd, 0, bi->entry, LAYOUT_PVH_START_INFO, e);
 	return zero_page_write(&vm->mem, bi, cmdline, e) < 0 ? -1 :
-	       vcpu_enter_long_mode(&vm->vcpus[0], bi->entry, LAYOUT_ZERO_PAGE, e);
+	       regs_enter_long_mode(vm->vcpus[0].fd, 0, bi->entry, LAYOUT_ZERO_PAGE, e);
 }
 
 /* Defined only in build/ember-test (tests/hooks/): production binaries have no such hook. */
@@ -177,7 +180,7 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	    vmm_prepare_entry(v, &bi, e) < 0)
 		return -1;
 	log_info("VM built in %llu us: %u vCPU, %llu MiB, entry 0x%llx (%s)",
-		 (unsigned long long)((monotonic_ns() - vm->t_start_ns) / 1000), cfg->machine.vcpus,
+		 (unsigned long long)((monotonic_ns() - v->start_ns) / 1000), cfg->machine.vcpus,
 		 (unsigned long long)cfg->machine.mem_mib, (unsigned long long)bi.entry,
 		 bi.protocol == BOOT_PVH ? "PVH" : "64-bit");
 	return 0;
@@ -204,10 +207,8 @@ static int vmm_instance_start(struct vmm *v, struct errbuf *e)
 		return -1;
 	if (vmm_build(v, e) < 0) {
 		/* A refused start leaves nothing behind: the API may try again. */
-		uint64_t ns = v->vm.t_start_ns, tsc = v->vm.t_start_tsc;
 		vmm_destroy_vm(v);
 		memset(&v->vm, 0, sizeof(v->vm));
-		v->vm.t_start_ns = ns, v->vm.t_start_tsc = tsc;
 		return -1;
 	}
 	v->built = true;
@@ -358,7 +359,7 @@ static int vmm_start_api(struct vmm *v, struct errbuf *e)
 	if (api_server_start(&v->api, v->opts.api_sock, &limits, e) < 0)
 		return -1;
 	METRIC_STORE(metrics.api_server.process_startup_time_us,
-		     (monotonic_ns() - v->vm.t_start_ns) / 1000);
+		     (monotonic_ns() - v->start_ns) / 1000);
 	METRIC_STORE(metrics.api_server.process_startup_time_cpu_us,
 		     (boot_timer_cpu_ns() - v->start_cpu_ns) / 1000);
 	return 0;
@@ -461,12 +462,15 @@ static int vmm_configure(struct vmm *v, int argc, char **argv, struct errbuf *e)
 static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
 {
 	v->router = (struct api_router){ .cfg = &v->cfg, .ops = &vmm_api_ops, .vmm = v };
-	/* The filters are built now; each thread installs its own when it starts. */
+	/* Each thread installs its filter when it starts (the API thread's: before it
+	   accepts); this one its build filter before it parses a request, narrowed in
+	   vm_run once the VM is built. */
 	if (seccomp_prepare(!v->opts.no_seccomp, e) < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (vmm_start_outputs(v, e) < 0)
 		return v->opts.config_file ? EXIT_BAD_CONFIG : EXIT_BAD_ARGS;
-	if ((v->opts.api_sock && vmm_start_api(v, e) < 0) || vmm_start_loop(v, sigs, e) < 0)
+	if ((v->opts.api_sock && vmm_start_api(v, e) < 0) || vmm_start_loop(v, sigs, e) < 0 ||
+	    seccomp_lock_thread(SECCOMP_BUILD, e) < 0)
 		return EXIT_FAILURE_GENERIC;
 	/* A kernel from the flags or the file boots at once; otherwise the API starts it. */
 	if (v->cfg.kernel_path ? vmm_instance_start(v, e) < 0 : vmm_wait_for_start(v, e) < 0)
@@ -505,10 +509,10 @@ int main(int argc, char **argv)
 	struct vmm *v = &the_vmm;
 	struct errbuf e = { "" };
 	sigset_t sigs;
-	v->vm.t_start_ns = monotonic_ns();
-	v->vm.t_start_tsc = __builtin_ia32_rdtsc();
+	v->start_ns = monotonic_ns();
+	v->start_tsc = __builtin_ia32_rdtsc();
 	v->start_cpu_ns = boot_timer_cpu_ns();
-	v->boot_from_ns = v->vm.t_start_ns;
+	v->boot_from_ns = v->start_ns;
 	v->boot_from_cpu_ns = v->start_cpu_ns;
 	v->metrics_timer_fd = v->signal_fd = v->loop.epfd = -1;
 	vmm_block_signals(&sigs);

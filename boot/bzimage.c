@@ -3,7 +3,7 @@
 
 #include "../lib/util.h"
 #include "kernel.h"
-#include "layout.h"
+#include "../arch/layout.h"
 
 #define SETUP_HDR_OFFSET 0x1f1
 #define SETUP_MAGIC_OFFSET 0x202

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "layout.h"
+#include "../arch/layout.h"
 #include "params.h"
 
 /* Serial console, reboot through the i8042 (ember exits), no PCI bus to probe. */

@@ -4,7 +4,7 @@
 
 #include "../lib/util.h"
 #include "kernel.h"
-#include "layout.h"
+#include "../arch/layout.h"
 
 #define ELF_MAX_PHDRS 64
 #define XEN_ELFNOTE_PHYS32_ENTRY 18

@@ -1,7 +1,7 @@
 /*
  * The structures a kernel finds in guest memory at entry: the memory map, boot_params
- * (Linux 64-bit protocol) or hvm_start_info (PVH), the command line, the MP table that
- * describes the CPUs and the IOAPIC, and the GDT and identity page tables.
+ * (Linux 64-bit protocol) or hvm_start_info (PVH) and the command line. (The MP table
+ * and the CPU tables are arch/'s: they describe the machine, not the kernel.)
  */
 #ifndef EMBER_PARAMS_H
 #define EMBER_PARAMS_H
@@ -42,15 +42,6 @@ struct boot_timing {
 /* ember's defaults + device words + user's words + boot timing (when tsc_khz is known). */
 int cmdline_compose(char *out, size_t cap, const char *devices, const char *user,
 		    const struct boot_timing *t, struct errbuf *e);
-
-/* MP table for ncpus CPUs (APIC ids 0..n-1) and the IOAPIC (id ncpus). */
-int mptable_write(struct guest_mem *gm, unsigned ncpus, struct errbuf *e);
-
-/*
- * GDT (64-bit or 32-bit code), empty IDT, identity map of the first 4 GiB. Fails, with
- * guest memory untouched and e naming the table, when RAM does not reach a table.
- */
-int cpu_tables_write(struct guest_mem *gm, enum boot_protocol protocol, struct errbuf *e);
 
 #define PVH_START_MAGIC 0x336ec578
 

@@ -1,7 +1,7 @@
 /* hvm_start_info: what a kernel entered through its PVH note reads (EBX points at it). */
 #include <string.h>
 
-#include "layout.h"
+#include "../arch/layout.h"
 #include "params.h"
 
 struct hvm_start_info {

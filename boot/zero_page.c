@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "../lib/util.h"
-#include "layout.h"
+#include "../arch/layout.h"
 #include "params.h"
 
 #define BOOT_FLAG_MAGIC 0xaa55

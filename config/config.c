@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../boot/layout.h"
+#include "../arch/layout.h"
 
 void config_init(struct vm_config *cfg)
 {

@@ -20,15 +20,6 @@
 
 static bool enabled;
 
-static const char *const thread_names[SECCOMP_THREAD_KINDS] = {
-	[SECCOMP_VMM] = "vmm", [SECCOMP_API] = "api", [SECCOMP_VCPU] = "vcpu",
-};
-
-const char *seccomp_thread_name(enum seccomp_thread kind)
-{
-	return kind < SECCOMP_THREAD_KINDS ? thread_names[kind] : "?";
-}
-
 /* Async-signal-safe decimal, for the handler. */
 static size_t seccomp_put_u64(char *p, unsigned long long v)
 {
@@ -79,9 +70,9 @@ int seccomp_prepare(bool on, struct errbuf *e)
 		fputs("ember: seccomp filters are off (--no-seccomp): for debugging only\n", stderr);
 		return 0;
 	}
-	log_debug("seccomp: BPF of %u (vmm), %u (api), %u (vcpu) instructions",
+	log_debug("seccomp: BPF of %u (vmm), %u (api), %u (vcpu), %u (build) instructions",
 		  seccomp_programs[SECCOMP_VMM].len, seccomp_programs[SECCOMP_API].len,
-		  seccomp_programs[SECCOMP_VCPU].len);
+		  seccomp_programs[SECCOMP_VCPU].len, seccomp_programs[SECCOMP_BUILD].len);
 	return seccomp_install_handler(e);
 }
 
@@ -95,21 +86,6 @@ int seccomp_lock_thread(enum seccomp_thread kind, struct errbuf *e)
 		return errf(e, "seccomp: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	/* Without SECCOMP_FILTER_FLAG_TSYNC: this thread only (and threads it creates). */
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_programs[kind]) < 0)
-		return errf(e, "seccomp: %s filter: %s", thread_names[kind], strerror(errno));
+		return errf(e, "seccomp: %s filter: %s", seccomp_thread_name(kind), strerror(errno));
 	return 0;
-}
-
-size_t seccomp_count_syscalls(enum seccomp_thread kind)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < seccomp_nrules; i++) {
-		if (!(seccomp_rules[i].threads & (1u << kind)))
-			continue;
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = (seccomp_rules[j].threads & (1u << kind)) &&
-			       seccomp_rules[j].nr == seccomp_rules[i].nr;
-		n += !seen;
-	}
-	return n;
 }

@@ -22,7 +22,6 @@
 #define SECCOMP_DEFAULT SCMP_ACT_TRAP
 #endif
 
-static const char *const kind_names[SECCOMP_THREAD_KINDS] = { "vmm", "api", "vcpu" };
 
 /* The kind's rows as a libseccomp context whose default is SIGSYS. */
 static scmp_filter_ctx build_ctx(enum seccomp_thread kind)
@@ -34,11 +33,11 @@ static scmp_filter_ctx build_ctx(enum seccomp_thread kind)
 	}
 	for (size_t i = 0; i < seccomp_nrules; i++) {
 		const struct seccomp_rule *r = &seccomp_rules[i];
-		if (!(r->threads & (1u << kind)))
+		if (!seccomp_rule_applies(r, kind))
 			continue;
 		int err = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r->nr, r->nargs, r->args);
 		if (err < 0) {
-			fprintf(stderr, "seccomp-gen: %s: rule %s (%s): %s\n", kind_names[kind],
+			fprintf(stderr, "seccomp-gen: %s: rule %s (%s): %s\n", seccomp_thread_name(kind),
 				r->name, r->why, strerror(-err));
 			seccomp_release(ctx);
 			return NULL;
@@ -58,18 +57,18 @@ static int write_program(FILE *out, enum seccomp_thread kind)
 	seccomp_release(ctx);
 	off_t len = err < 0 ? -1 : lseek(fd, 0, SEEK_END);
 	if (err < 0 || len <= 0 || len % 8) {
-		fprintf(stderr, "seccomp-gen: %s: cannot export: %s\n", kind_names[kind],
+		fprintf(stderr, "seccomp-gen: %s: cannot export: %s\n", seccomp_thread_name(kind),
 			err < 0 ? strerror(-err) : "empty program");
 		return -1;
 	}
 	unsigned char *code = malloc((size_t)len);
 	if (!code || pread(fd, code, (size_t)len, 0) != len) {
-		fprintf(stderr, "seccomp-gen: %s: cannot read the program back\n", kind_names[kind]);
+		fprintf(stderr, "seccomp-gen: %s: cannot read the program back\n", seccomp_thread_name(kind));
 		free(code);
 		return -1;
 	}
 	close(fd);
-	fprintf(out, "static struct sock_filter %s[] = {\n", kind_names[kind]);
+	fprintf(out, "static struct sock_filter %s[] = {\n", seccomp_thread_name(kind));
 	for (off_t i = 0; i < len; i += 8) {
 		unsigned short op = (unsigned short)(code[i] | code[i + 1] << 8);
 		unsigned k = (unsigned)code[i + 4] | (unsigned)code[i + 5] << 8 |
@@ -102,8 +101,8 @@ int main(int argc, char **argv)
 		}
 	fprintf(out, "const struct sock_fprog seccomp_programs[SECCOMP_THREAD_KINDS] = {\n");
 	for (int k = 0; k < SECCOMP_THREAD_KINDS; k++)
-		fprintf(out, "\t{ sizeof(%s) / sizeof(%s[0]), %s },\n", kind_names[k], kind_names[k],
-			kind_names[k]);
+		fprintf(out, "\t{ sizeof(%s) / sizeof(%s[0]), %s },\n", seccomp_thread_name(k), seccomp_thread_name(k),
+			seccomp_thread_name(k));
 	fprintf(out, "};\n");
 	if (fclose(out) != 0) {
 		remove(argv[1]);

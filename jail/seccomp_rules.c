@@ -5,12 +5,14 @@
  *
  * Threads (jail/seccomp.h): VMM = the event thread (devices, timers, signals, API
  * replies, exit); API = the HTTP thread; VCPU = each KVM_RUN loop with the exits it
- * handles (port and MMIO devices, IOAPIC writes).
+ * handles (port and MMIO devices, IOAPIC writes); BUILD = the event thread from its
+ * first API request until the VM is built: every row of the table, and its own.
  *
- * Everything a thread opens or creates for the VM (/dev/kvm, guest RAM, TAPs, drives,
- * eventfds, the io_uring) happens before its filter is installed. So there is no
- * socket(), no execve, no clone, no open except where a device must reopen a file
- * (PATCH /drives), and mmap/mprotect never with PROT_EXEC.
+ * Everything opened or created for the VM (/dev/kvm, guest RAM, TAPs, drives,
+ * eventfds, the io_uring, the vCPU threads) is made under the build filter, and the
+ * threads that run the VM get theirs after. So they have no socket(), no execve, no
+ * clone, no open except where a device must reopen a file (PATCH /drives), and no
+ * thread ever has mmap/mprotect with PROT_EXEC.
  *
  * Integer arguments are compared on their low 32 bits (MASKED_EQ with 0xffffffff):
  * musl passes ioctl requests as int, so a request with bit 31 set arrives
@@ -23,8 +25,10 @@
 #include <linux/futex.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <termios.h>
 
@@ -46,7 +50,13 @@
 	  .args = { __VA_ARGS__ } }
 #define IOCTL(t, req, reason) ALLOW_IF(t, ioctl, #req ": " reason, EQ32(1, req))
 
-enum { ALL = SECCOMP_T_ALL, VMM = SECCOMP_T_VMM, API = SECCOMP_T_API, VCPU = SECCOMP_T_VCPU };
+enum {
+	ALL = SECCOMP_T_ALL,
+	VMM = SECCOMP_T_VMM,
+	API = SECCOMP_T_API,
+	VCPU = SECCOMP_T_VCPU,
+	BUILD = SECCOMP_T_BUILD,
+};
 
 const struct seccomp_rule seccomp_rules[] = {
 	/* ---- every thread ---- */
@@ -113,6 +123,44 @@ const struct seccomp_rule seccomp_rules[] = {
 	ALLOW(VCPU, io_uring_enter, "a virtio-blk reset waits for its in-flight async requests"),
 	ALLOW(VCPU, read, "serial input: the FIFO refilled when the guest reads RBR"),
 
+	/* ---- the event thread until the VM is built, besides every row above ----
+	 * From before it parses the first API request (PUT /logger and PUT /metrics open
+	 * their files with the VMM thread's open) to InstanceStart's last step. */
+	IOCTL(BUILD, KVM_GET_API_VERSION, "/dev/kvm is the API ember speaks"),
+	IOCTL(BUILD, KVM_CHECK_EXTENSION, "the capabilities ember needs"),
+	IOCTL(BUILD, KVM_CREATE_VM, "the VM"),
+	IOCTL(BUILD, KVM_GET_VCPU_MMAP_SIZE, "the size of each vCPU's kvm_run page"),
+	IOCTL(BUILD, KVM_SET_USER_MEMORY_REGION, "guest RAM"),
+	IOCTL(BUILD, KVM_ENABLE_CAP, "the split irqchip"),
+	IOCTL(BUILD, KVM_SET_TSS_ADDR, "the TSS pages Intel's VMX needs"),
+	IOCTL(BUILD, KVM_GET_SUPPORTED_CPUID, "the host's CPUID, filtered for the guest"),
+	IOCTL(BUILD, KVM_CREATE_VCPU, "the vCPUs"),
+	IOCTL(BUILD, KVM_GET_TSC_KHZ, "the guest's TSC frequency, for the boot timer"),
+	IOCTL(BUILD, KVM_SET_CPUID2, "each vCPU's CPUID"),
+	IOCTL(BUILD, KVM_SET_MSRS, "each vCPU's boot MSRs"),
+	IOCTL(BUILD, KVM_GET_LAPIC, "each vCPU's LAPIC: LINT0/LINT1 set up"),
+	IOCTL(BUILD, KVM_SET_LAPIC, "each vCPU's LAPIC: LINT0/LINT1 set up"),
+	IOCTL(BUILD, KVM_SET_FPU, "each vCPU's FPU control words"),
+	IOCTL(BUILD, KVM_GET_SREGS, "each vCPU's entry state"),
+	IOCTL(BUILD, KVM_SET_SREGS, "each vCPU's entry state"),
+	IOCTL(BUILD, KVM_SET_REGS, "each vCPU's entry state"),
+	IOCTL(BUILD, TUNSETIFF, "virtio-net attaches its TAP"),
+	IOCTL(BUILD, TUNSETVNETHDRSZ, "virtio-net: the TAP's vnet header size"),
+	IOCTL(BUILD, TCGETS, "the serial console: the terminal's settings, restored at exit"),
+	ALLOW(BUILD, eventfd2, "ioeventfds, irqfds, the VM's stop signal, serial input"),
+	ALLOW(BUILD, timerfd_create, "rate limiters and the metrics period"),
+	ALLOW(BUILD, io_uring_setup, "virtio-blk async engine"),
+	ALLOW(BUILD, io_uring_register, "the async engine's eventfd, restrictions, enable"),
+	ALLOW(BUILD, pread64, "kernel and initrd headers"),
+	ALLOW(BUILD, rt_sigaction, "the signal that kicks a vCPU out of KVM_RUN"),
+	ALLOW(BUILD, clone, "the vCPU threads (musl's pthread_create)"),
+	ALLOW_IF(BUILD, prctl, "PR_SET_NAME: each vCPU thread names itself",
+		 EQ32(0, PR_SET_NAME)),
+	ALLOW_IF(BUILD, prctl, "PR_SET_NO_NEW_PRIVS: before a thread stacks its own filter",
+		 EQ32(0, PR_SET_NO_NEW_PRIVS)),
+	ALLOW_IF(BUILD, seccomp, "a thread stacks its own filter, which only narrows",
+		 EQ32(0, SECCOMP_SET_MODE_FILTER)),
+
 #ifdef __GLIBC__
 	/* ---- the checking build only (glibc, AddressSanitizer/UBSan, unit tests) ----
 	 * The product is static musl; these are what glibc and the sanitizer runtime ask
@@ -143,7 +191,43 @@ const struct seccomp_rule seccomp_rules[] = {
 	ALLOW(ALL, read, "LeakSanitizer reads /proc/self/maps"),
 	ALLOW(ALL, close, "LeakSanitizer"),
 	ALLOW(ALL, exit_group, "LeakSanitizer's status on leaks"),
+	ALLOW(BUILD, clone3, "glibc's pthread_create"),
+	ALLOW(BUILD, set_robust_list, "a glibc thread's first steps"),
+	ALLOW(BUILD, rseq, "a glibc thread's first steps"),
+	ALLOW(BUILD, sched_getaffinity, "pthread_getattr_np: ASan's view of a new thread's stack"),
 #endif
 };
 
 const size_t seccomp_nrules = ARRAY_SIZE(seccomp_rules);
+
+/* ---- the table's kinds ---- */
+
+static const char *const thread_names[SECCOMP_THREAD_KINDS] = {
+	[SECCOMP_VMM] = "vmm", [SECCOMP_API] = "api", [SECCOMP_VCPU] = "vcpu",
+	[SECCOMP_BUILD] = "build",
+};
+
+const char *seccomp_thread_name(enum seccomp_thread kind)
+{
+	return kind < SECCOMP_THREAD_KINDS ? thread_names[kind] : "?";
+}
+
+bool seccomp_rule_applies(const struct seccomp_rule *r, enum seccomp_thread kind)
+{
+	return kind == SECCOMP_BUILD || (r->threads & (1u << kind));
+}
+
+size_t seccomp_count_syscalls(enum seccomp_thread kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < seccomp_nrules; i++) {
+		if (!seccomp_rule_applies(&seccomp_rules[i], kind))
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = seccomp_rule_applies(&seccomp_rules[j], kind) &&
+			       seccomp_rules[j].nr == seccomp_rules[i].nr;
+		n += !seen;
+	}
+	return n;
+}

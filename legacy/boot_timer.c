@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../boot/layout.h"
+#include "../arch/layout.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "../lib/util.h"

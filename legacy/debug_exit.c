@@ -4,7 +4,7 @@
  */
 #include "debug_exit.h"
 
-#include "../boot/layout.h"
+#include "../arch/layout.h"
 #include "../vcpu/bus.h"
 #include "../vcpu/host.h"
 

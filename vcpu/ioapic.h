@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../boot/layout.h"
+#include "../arch/layout.h"
 
 #define IOAPIC_BASE LAYOUT_IOAPIC
 #define IOAPIC_SIZE 0x1000ULL

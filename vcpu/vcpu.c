@@ -8,12 +8,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "../arch/cpuid.h"
+#include "../arch/regs.h"
 #include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
+#include "../lib/util.h"
 #include "vm.h"
-#include "cpuid.h"
-#include "regs.h"
 
 /* Sent to a vCPU thread to pull it out of KVM_RUN; the handler does nothing. */
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
@@ -70,8 +71,12 @@ int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e
 	if (r < 0)
 		return errf(e, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(errno));
 
-	return vcpu_setup_msrs(vcpu, e) < 0 || vcpu_setup_lapic(vcpu, e) < 0 ||
-	       vcpu_setup_fpu(vcpu, e) < 0 ? -1 : 0;
+	if (regs_set_boot_msrs(vcpu->fd, index, e) < 0)
+		return -1;
+	if (index == 0)
+		vm->t_tsc_zero_ns = monotonic_ns(); /* the guest TSC's zero, for boot timing */
+	return regs_wire_lapic(vcpu->fd, index, e) < 0 || regs_init_fpu(vcpu->fd, index, e) < 0 ?
+	       -1 : 0;
 }
 
 static void vcpu_handle_io(struct vcpu *vcpu)

@@ -11,11 +11,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
+#include "../arch/cpuid.h"
+#include "../arch/layout.h"
 #include "../jail/seccomp.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
-#include "cpuid.h"
 
 static int kvm_require_cap(int vm_fd, int cap, const char *name, struct errbuf *e)
 {
@@ -154,10 +154,7 @@ static void vm_stop_from_device(void *ctx, int status)
 int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsigned nvcpus,
 	      const struct vm_mem_options *mo, struct errbuf *e)
 {
-	uint64_t t_start = vm->t_start_ns, t_start_tsc = vm->t_start_tsc;
 	memset(vm, 0, sizeof(*vm));
-	vm->t_start_ns = t_start;
-	vm->t_start_tsc = t_start_tsc;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
 	vm->nvcpus = nvcpus;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
@@ -251,7 +248,8 @@ int vm_run(struct vm *vm, struct errbuf *e)
 		vm->vcpus[i].started = true;
 	}
 	log_set_thread("event");
-	/* Its own filter before any vCPU runs: the guest never meets an unfiltered thread. */
+	/* Its own filter, stacked on the build filter, before any vCPU runs: from here on
+	   nothing creates, so the guest never meets a thread that could. */
 	if (seccomp_lock_thread(SECCOMP_VMM, e) < 0) {
 		vm_request_stop(vm, 1);
 		vm_stop_vcpus(vm);

@@ -40,8 +40,6 @@ struct vm {
 
 	struct vm_host host; /* what devices may use of all this (host.h) */
 
-	uint64_t t_start_ns;   /* ember's main() began */
-	uint64_t t_start_tsc;  /* host TSC at that moment */
 	uint64_t t_tsc_zero_ns; /* guest TSCs were set to 0 */
 
 	int stop_fd;          /* eventfd: somebody asked the VM to stop */

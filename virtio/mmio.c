@@ -9,7 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../boot/layout.h"
+#include "../arch/layout.h"
 #include "../lib/log.h"
 #include "../vcpu/bus.h"
 #include "../vcpu/host.h"

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "../lib/error.h"
-#include "../boot/layout.h"
+#include "../arch/layout.h"
 #include "../lib/event_loop.h"
 #include "virtq.h"
 

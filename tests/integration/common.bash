@@ -67,3 +67,18 @@ wait_for() {
 	done
 	return 1
 }
+
+# task_seccomp PID: "comm Seccomp Seccomp_filters" per thread of PID, sorted. Kernel
+# workers that live in the process (KVM's kvm-nx-lpage-recovery, io_uring's iou-wrk:
+# PF_USER_WORKER 0x4000 or PF_IO_WORKER 0x10 in stat's flags) run no user code and are
+# left out.
+task_seccomp() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		local comm flags
+		comm=$(cat "$t/comm")
+		flags=$(sed 's/.*) //' "$t/stat" | cut -d' ' -f7)
+		(((flags & 0x4010) != 0)) && continue
+		echo "$comm $(awk '/^Seccomp:/ { s = $2 } /^Seccomp_filters:/ { f = $2 } END { print s, f }' "$t/status")"
+	done | sort
+}

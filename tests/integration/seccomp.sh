@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Seccomp, seen from outside a running ember: every thread (event, API, each vCPU) runs
-# under exactly one filter of its own (/proc/PID/task/*/status); --no-seccomp leaves
-# them all unfiltered and says so; and a forbidden syscall made by a vCPU thread or by
-# the event thread (build/ember-test's trigger port, driven by guest-min `outb`) ends
-# ember with status 148, a log line naming the syscall, and a last metrics line with
+# Seccomp, seen from outside a running ember (/proc/PID/task/*/status): every thread is
+# filtered from before it reads its first request. The API thread runs under its own
+# filter; the event thread under the build filter from before it parses the first API
+# request, with its own stacked on it once the VM is built; each vCPU thread inherits
+# the build filter and stacks its own. --no-seccomp leaves them all unfiltered and says
+# so; and a forbidden syscall made by a vCPU thread or by the event thread
+# (build/ember-test's trigger port, driven by guest-min `outb`) ends ember with status
+# 148, a log line naming the syscall, and a last metrics line with
 # seccomp.num_faults = 1. build/ember itself has no trigger: the same write does nothing.
 cd "$(dirname "$0")/../.." && . tests/integration/common.bash
 require_kvm
@@ -16,29 +19,15 @@ stop_idle() {
 	rc=$?
 }
 
-# "name seccomp filters" per task of $pid. Kernel workers that live in the process
-# (KVM's kvm-nx-lpage-recovery, io_uring's iou-wrk: PF_USER_WORKER 0x4000 or
-# PF_IO_WORKER 0x10 in stat's flags) run no user code and are left out.
-task_table() {
-	local t
-	for t in /proc/"$pid"/task/*; do
-		local comm flags
-		comm=$(cat "$t/comm")
-		flags=$(sed 's/.*) //' "$t/stat" | cut -d' ' -f7)
-		(((flags & 0x4010) != 0)) && continue
-		echo "$comm $(awk '/^Seccomp:/ { s = $2 } /^Seccomp_filters:/ { f = $2 } END { print s, f }' "$t/status")"
-	done | sort
-}
-
 # --- every thread has its own filter
 sock=$TMP/api.sock
 start_idle --vcpus 2 --api-sock "$sock" --cmdline "idle idle.tick_ms=20 idle.max_ms=30000"
 if ! wait_for 'idle: tick' 20; then
 	fail every_thread_filtered "ember did not start: $(cat "$TMP/err")"
 else
-	table=$(task_table)
-	want=$'api 2 1\nember 2 1\nvcpu0 2 1\nvcpu1 2 1'
-	[ "$(basename "$EMBER")" = ember-asan ] && want=$'api 2 1\nember-asan 2 1\nvcpu0 2 1\nvcpu1 2 1'
+	table=$(task_seccomp "$pid")
+	want=$'api 2 1\nCOMM 2 2\nvcpu0 2 2\nvcpu1 2 2'
+	want=${want/COMM/$(basename "$EMBER")}
 	if [ "$table" = "$want" ]; then
 		pass every_thread_filtered
 	else
@@ -54,12 +43,45 @@ fi
 stop_idle
 [ "$rc" -eq 0 ] && pass filtered_vm_stops_cleanly || fail filtered_vm_stops_cleanly "rc=$rc err=[$(cat "$TMP/err")]"
 
+# --- API-driven: the event thread parses requests under the build filter, narrowed at boot
+rm -f "$sock"
+: >"$TMP/out"
+"$EMBER" --api-sock "$sock" </dev/null >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for ((i = 0; i < 200; i++)); do [ -S "$sock" ] && break; sleep 0.025; done
+# The socket exists before the event thread's filter; an answer comes after it.
+answer=$(curl -sS --unix-socket "$sock" http://localhost/ 2>&1)
+before=$(task_seccomp "$pid")
+want=$'api 2 1\nCOMM 2 1'
+want=${want/COMM/$(basename "$EMBER")}
+if [ "$before" = "$want" ] && grep -q '"state":"Not started"' <<<"$answer"; then
+	pass api_only_filtered_before_first_request
+else
+	fail api_only_filtered_before_first_request "GET / [$answer] tasks (comm Seccomp Seccomp_filters): [$before], want [$want]"
+fi
+put() { curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT -d "$2" "http://localhost/$1"; }
+boot="{\"kernel_image_path\": \"$GUEST\", \"boot_args\": \"idle idle.tick_ms=20 idle.max_ms=30000\"}"
+codes=$(put machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
+codes+=" $(put boot-source "$boot")"
+codes+=" $(put actions '{"action_type": "InstanceStart"}')"
+if [ "$codes" != "204 204 204" ] || ! wait_for 'idle: tick' 20; then
+	fail api_boot_narrows_filters "PUT answers [$codes] err=[$(cat "$TMP/err")]"
+else
+	after=$(task_seccomp "$pid")
+	want=$'api 2 1\nCOMM 2 2\nvcpu0 2 2'
+	want=${want/COMM/$(basename "$EMBER")}
+	[ "$after" = "$want" ] && pass api_boot_narrows_filters ||
+		fail api_boot_narrows_filters "tasks (comm Seccomp Seccomp_filters): [$after], want [$want]"
+fi
+stop_idle
+[ "$rc" -eq 0 ] && pass api_booted_vm_stops_cleanly || fail api_booted_vm_stops_cleanly "rc=$rc err=[$(cat "$TMP/err")]"
+
 # --- --no-seccomp
 start_idle --no-seccomp --cmdline "idle idle.tick_ms=20 idle.max_ms=30000"
 if ! wait_for 'idle: tick' 20; then
 	fail no_seccomp "ember did not start: $(cat "$TMP/err")"
 else
-	table=$(task_table)
+	table=$(task_seccomp "$pid")
 	if grep -q 'seccomp filters are off (--no-seccomp)' "$TMP/err" &&
 		! grep -vq ' 0 0$' <<<"$table"; then
 		pass no_seccomp

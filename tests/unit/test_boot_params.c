@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "../../boot/kernel.h"
+#include "../../arch/cpu_tables.h"
 #include "../../boot/params.h"
 #include "helpers.h"
 
@@ -467,7 +468,7 @@ static uint64_t gdt(unsigned i)
 static void write_tables(enum boot_protocol protocol)
 {
 	struct errbuf e = { "" };
-	cr_assert_eq(cpu_tables_write(&gm, protocol, &e), 0, "%s", e.msg);
+	cr_assert_eq(cpu_tables_write(&gm, protocol != BOOT_PVH, &e), 0, "%s", e.msg);
 }
 
 Test(cpu_tables, gdt_for_64bit_entry)
@@ -538,7 +539,7 @@ Test(cpu_tables, guest_memory_without_room_for_the_tables_is_refused)
 	gm_setup(&small, 48 * KIB); /* up to 0xc000: PML4 and PDPT fit, the 4 PDs do not */
 	gm_fill(&small, 0, 48 * KIB, FILL_BYTE);
 	struct errbuf e = { "" };
-	cr_assert_eq(cpu_tables_write(&small, BOOT_LINUX64, &e), -1);
+	cr_assert_eq(cpu_tables_write(&small, true, &e), -1);
 	cr_assert_str_eq(e.msg, "no guest RAM for the page directories at 0xb000-0xefff (the "
 				"guest has 48 KiB)");
 	cr_assert(gm_all(&small, 0, 48 * KIB, FILL_BYTE), "guest memory was written");

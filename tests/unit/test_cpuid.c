@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "../../vcpu/cpuid.h"
+#include "../../arch/cpuid.h"
 #include "helpers.h"
 
 enum {

@@ -2,7 +2,7 @@
  * The MP table (Intel MultiProcessor Specification 1.4), read back the way Linux's
  * mpparse does: floating pointer, checksums, then the entries walked by type.
  */
-#include "../../boot/params.h"
+#include "../../arch/mptable.h"
 #include "helpers.h"
 
 #define MEM (128 * MIB)

@@ -22,8 +22,13 @@
 #include "../../lib/metrics.h"
 #include "helpers.h"
 
-/* Runs fn in a child under kind's filter; returns the child's exit status (or 128+sig). */
-static int run_filtered(enum seccomp_thread kind, int (*fn)(void), int log_fd)
+/*
+ * Runs fn in a child under first's filter and then (unless SECCOMP_THREAD_KINDS) kind's
+ * stacked on it, as ember's event and vCPU threads run; returns the child's exit status
+ * (or 128+sig).
+ */
+static int run_stacked(enum seccomp_thread first, enum seccomp_thread kind, int (*fn)(void),
+		       int log_fd)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -33,7 +38,8 @@ static int run_filtered(enum seccomp_thread kind, int (*fn)(void), int log_fd)
 		/* Quiet unless the test reads the log. */
 		log_init(log_fd >= 0 ? log_fd : STDERR_FILENO, log_fd >= 0 ? LOG_WARN : LOG_OFF,
 			 "unit");
-		if (seccomp_prepare(true, &e) < 0 || seccomp_lock_thread(kind, &e) < 0) {
+		if (seccomp_prepare(true, &e) < 0 || seccomp_lock_thread(first, &e) < 0 ||
+		    seccomp_lock_thread(kind, &e) < 0) {
 			fprintf(stderr, "%s\n", e.msg);
 			_exit(97);
 		}
@@ -44,10 +50,21 @@ static int run_filtered(enum seccomp_thread kind, int (*fn)(void), int log_fd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Runs fn in a child under kind's filter alone. */
+static int run_filtered(enum seccomp_thread kind, int (*fn)(void), int log_fd)
+{
+	return run_stacked(kind, SECCOMP_THREAD_KINDS, fn, log_fd);
+}
+
 static int do_kvm_run(void)
 {
 	/* On a bad fd the kernel answers EBADF, if the filter lets the call through. */
 	return ioctl(-1, KVM_RUN, 0) < 0 && errno == EBADF ? 0 : 1;
+}
+
+static int do_kvm_create_vm(void)
+{
+	return ioctl(-1, KVM_CREATE_VM, 0) < 0 && errno == EBADF ? 0 : 1;
 }
 
 static int do_mmap_rw(void)
@@ -132,9 +149,42 @@ Test(seccomp, no_thread_creates_sockets_or_runs_programs)
 
 Test(seccomp, only_the_vmm_thread_opens_files)
 {
+	cr_assert_eq(run_filtered(SECCOMP_BUILD, do_open, -1), 0);
 	cr_assert_eq(run_filtered(SECCOMP_VMM, do_open, -1), 0);
 	cr_assert_eq(run_filtered(SECCOMP_API, do_open, -1), SECCOMP_EXIT_STATUS);
 	cr_assert_eq(run_filtered(SECCOMP_VCPU, do_open, -1), SECCOMP_EXIT_STATUS);
+}
+
+Test(seccomp, only_the_build_filter_creates_vms)
+{
+	cr_assert_eq(run_filtered(SECCOMP_BUILD, do_kvm_create_vm, -1), 0);
+	cr_assert_eq(run_filtered(SECCOMP_VMM, do_kvm_create_vm, -1), SECCOMP_EXIT_STATUS);
+	cr_assert_eq(run_filtered(SECCOMP_VCPU, do_kvm_create_vm, -1), SECCOMP_EXIT_STATUS);
+}
+
+/* The event thread's and the vCPU threads' filters on top of the build filter: each
+ * narrows it to its own list, and what its own list allows still works. */
+Test(seccomp, a_stacked_filter_narrows_the_build_filter)
+{
+	cr_assert_eq(run_stacked(SECCOMP_BUILD, SECCOMP_VMM, do_kvm_create_vm, -1),
+		     SECCOMP_EXIT_STATUS);
+	cr_assert_eq(run_stacked(SECCOMP_BUILD, SECCOMP_VMM, do_open, -1), 0);
+	cr_assert_eq(run_stacked(SECCOMP_BUILD, SECCOMP_VCPU, do_kvm_create_vm, -1),
+		     SECCOMP_EXIT_STATUS);
+	cr_assert_eq(run_stacked(SECCOMP_BUILD, SECCOMP_VCPU, do_open, -1), SECCOMP_EXIT_STATUS);
+	cr_assert_eq(run_stacked(SECCOMP_BUILD, SECCOMP_VCPU, do_kvm_run, -1), 0);
+	cr_assert_eq(run_stacked(SECCOMP_BUILD, SECCOMP_API, do_kvm_run, -1), SECCOMP_EXIT_STATUS);
+}
+
+/* The build filter holds every row: a later filter can only narrow it. */
+Test(seccomp, the_build_filter_holds_every_row)
+{
+	for (size_t i = 0; i < seccomp_nrules; i++)
+		cr_assert(seccomp_rule_applies(&seccomp_rules[i], SECCOMP_BUILD), "row %zu (%s)",
+			  i, seccomp_rules[i].name);
+	for (int k = 0; k < SECCOMP_BUILD; k++)
+		cr_assert_gt(seccomp_count_syscalls(SECCOMP_BUILD), seccomp_count_syscalls(k), "%s",
+			     seccomp_thread_name(k));
 }
 
 Test(seccomp, futex_only_the_operations_used)
@@ -216,12 +266,12 @@ Test(seccomp, every_rule_names_a_syscall_and_a_reason)
 		cr_assert_geq(r->nr, 0, "row %zu (%s): not a syscall on this architecture", i,
 			      r->name);
 		cr_assert(r->why && strlen(r->why) > 8, "row %zu (%s): no reason", i, r->name);
-		cr_assert(r->threads && !(r->threads & ~SECCOMP_T_ALL), "row %zu (%s)", i,
-			  r->name);
+		cr_assert(r->threads && !(r->threads & ~(SECCOMP_T_ALL | SECCOMP_T_BUILD)),
+			  "row %zu (%s)", i, r->name);
 		cr_assert_leq(r->nargs, SECCOMP_MAX_ARGS);
 	}
 	for (int k = 0; k < SECCOMP_THREAD_KINDS; k++) {
-		size_t n = seccomp_count_syscalls(k);
-		cr_assert(n > 5 && n < 60, "%s: %zu syscalls", seccomp_thread_name(k), n);
+		size_t n = seccomp_count_syscalls(k), most = k == SECCOMP_BUILD ? 100 : 60;
+		cr_assert(n > 5 && n < most, "%s: %zu syscalls", seccomp_thread_name(k), n);
 	}
 }

@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "../../boot/kernel.h"
-#include "../../boot/layout.h"
+#include "../../arch/cpu_tables.h"
+#include "../../arch/layout.h"
+#include "../../arch/mptable.h"
 #include "../../boot/params.h"
 #include "../../lib/log.h"
 #include "../../lib/metrics.h"
@@ -29,7 +31,7 @@
 #include "../../legacy/debug_exit.h"
 #include "../../legacy/i8042.h"
 #include "../../legacy/serial.h"
-#include "../../vcpu/regs.h"
+#include "../../arch/regs.h"
 #include "../../vcpu/vm.h"
 #include "helpers.h"
 
@@ -118,16 +120,15 @@ static void spin_vm_create(unsigned nvcpus)
 	struct errbuf e = { "" };
 	require_kvm();
 	memset(&metrics, 0, sizeof(metrics));
-	vm.t_start_ns = monotonic_ns();
 	created = true;
 	cr_assert_eq(event_loop_init(&loop, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create(&vm, &loop, 16 * MIB, nvcpus, &spin_mem, &e), 0, "%s", e.msg);
 	memcpy(gm_ptr(&vm.mem, SPIN_ENTRY, sizeof(spin_code)), spin_code, sizeof(spin_code));
 	memset(gm_ptr(&vm.mem, COUNTERS, 64 * nvcpus), 0, 64 * nvcpus);
-	cr_assert_eq(cpu_tables_write(&vm.mem, BOOT_LINUX64, &e), 0, "%s", e.msg);
+	cr_assert_eq(cpu_tables_write(&vm.mem, true, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create_vcpus(&vm, &e), 0, "%s", e.msg);
 	for (unsigned i = 0; i < nvcpus; i++) {
-		cr_assert_eq(vcpu_enter_long_mode(&vm.vcpus[i], SPIN_ENTRY, COUNTERS + 64 * i, &e),
+		cr_assert_eq(regs_enter_long_mode(vm.vcpus[i].fd, i, SPIN_ENTRY, COUNTERS + 64 * i, &e),
 			     0, "%s", e.msg);
 		/* Application processors wait for INIT/SIPI; these start at once. */
 		struct kvm_mp_state mp = { KVM_MP_STATE_RUNNABLE };
@@ -291,8 +292,7 @@ static void idle_vm_create(const char *words, bool boot_timer)
 	cr_assert(serial_out >= 0 && log_out >= 0);
 	log_init(log_out, LOG_INFO, "lifecycle");
 
-	vm.t_start_ns = monotonic_ns();
-	vm.t_start_tsc = __builtin_ia32_rdtsc();
+	uint64_t start_ns = monotonic_ns(), start_tsc = __builtin_ia32_rdtsc();
 	created = true;
 	cr_assert_eq(event_loop_init(&loop, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create(&vm, &loop, 64 * MIB, 1, NULL, &e), 0, "%s", e.msg);
@@ -300,18 +300,18 @@ static void idle_vm_create(const char *words, bool boot_timer)
 	cr_assert_eq(i8042_create(&i8042, &vm.host, &e), 0, "%s", e.msg);
 	cr_assert_eq(debug_exit_create(&vm.host, &e), 0, "%s", e.msg);
 	if (boot_timer)
-		cr_assert_eq(boot_timer_create(&the_boot_timer, &vm.host, vm.t_start_ns,
+		cr_assert_eq(boot_timer_create(&the_boot_timer, &vm.host, start_ns,
 					       boot_timer_cpu_ns(), &e),
 			     0, "%s", e.msg);
 	cr_assert_eq(kernel_load_file(&vm.mem, path, &bi, &e), 0, "%s", e.msg);
 	cr_assert_eq(mptable_write(&vm.mem, 1, &e), 0, "%s", e.msg);
 	cr_assert_eq(vm_create_vcpus(&vm, &e), 0, "%s", e.msg);
-	struct boot_timing t = { .tsc_khz = vm.tsc_khz, .start_tsc = vm.t_start_tsc };
+	struct boot_timing t = { .tsc_khz = vm.tsc_khz, .start_tsc = start_tsc };
 	cr_assert_eq(cmdline_compose(cmdline, sizeof(cmdline), "", words, &t, &e), 0, "%s", e.msg);
-	cr_assert_eq(cpu_tables_write(&vm.mem, bi.protocol, &e), 0, "%s", e.msg);
+	cr_assert_eq(cpu_tables_write(&vm.mem, bi.protocol != BOOT_PVH, &e), 0, "%s", e.msg);
 	cr_assert_eq(bi.protocol, BOOT_LINUX64);
 	cr_assert_eq(zero_page_write(&vm.mem, &bi, cmdline, &e), 0, "%s", e.msg);
-	cr_assert_eq(vcpu_enter_long_mode(&vm.vcpus[0], bi.entry, LAYOUT_ZERO_PAGE, &e), 0, "%s",
+	cr_assert_eq(regs_enter_long_mode(vm.vcpus[0].fd, 0, bi.entry, LAYOUT_ZERO_PAGE, &e), 0, "%s",
 		     e.msg);
 }
 

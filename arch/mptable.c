@@ -3,10 +3,11 @@
  * CPUs there are, where the IOAPIC is, and that ISA IRQ n arrives on IOAPIC pin n.
  * It sits in the last KiB of base memory, one of the places Linux scans.
  */
+#include "mptable.h"
+
 #include <string.h>
 
 #include "layout.h"
-#include "params.h"
 
 #define MP_SPEC_REV 4
 #define MP_APIC_VERSION 0x14

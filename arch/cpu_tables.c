@@ -1,8 +1,9 @@
-/* GDT, IDT and page tables in guest memory; vcpu/regs.c loads the matching registers. */
+/* GDT, IDT and page tables in guest memory; regs.c loads the matching registers. */
+#include "cpu_tables.h"
+
 #include <string.h>
 
 #include "layout.h"
-#include "params.h"
 
 #define PTE_PRESENT 1ULL
 #define PTE_WRITE 2ULL
@@ -23,11 +24,11 @@ static void *cpu_tables_at(struct guest_mem *gm, uint64_t gpa, uint64_t len, con
 	return p;
 }
 
-int cpu_tables_write(struct guest_mem *gm, enum boot_protocol protocol, struct errbuf *e)
+int cpu_tables_write(struct guest_mem *gm, bool long_mode, struct errbuf *e)
 {
 	uint64_t gdt[GDT_ENTRIES] = {
 		0,
-		protocol == BOOT_PVH ? GDT_ENTRY_CODE32 : GDT_ENTRY_CODE64,
+		long_mode ? GDT_ENTRY_CODE64 : GDT_ENTRY_CODE32,
 		GDT_ENTRY_DATA,
 		GDT_ENTRY_TSS,
 	};

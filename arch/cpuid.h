@@ -1,5 +1,5 @@
-#ifndef EMBER_CPUID_H
-#define EMBER_CPUID_H
+#ifndef EMBER_ARCH_CPUID_H
+#define EMBER_ARCH_CPUID_H
 
 #include <linux/kvm.h>
 #include <stdbool.h>

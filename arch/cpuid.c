@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vm.h"
-
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)

@@ -1,17 +1,18 @@
 /*
  * The register state a vCPU starts in: MSRs Linux expects to find set, the LAPIC's
  * local interrupt pins, the FPU, and the entry state of each boot protocol (64-bit
- * long mode with the identity map of boot/, or PVH's 32-bit flat protected mode).
+ * long mode with the identity map of cpu_tables.c, or PVH's 32-bit flat protected
+ * mode). Each function acts on one vCPU's fd; index only names it in errors.
  */
 #include "regs.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "../boot/layout.h"
 #include "../lib/util.h"
-#include "vm.h"
+#include "layout.h"
 
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_SYSENTER_CS 0x174
@@ -43,7 +44,7 @@
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
 
-int vcpu_setup_msrs(struct vcpu *vcpu, struct errbuf *e)
+int regs_set_boot_msrs(int fd, unsigned index, struct errbuf *e)
 {
 	static const struct { uint32_t index; uint64_t value; } boot_msrs[] = {
 		{ MSR_IA32_SYSENTER_CS, 0 }, { MSR_IA32_SYSENTER_ESP, 0 },
@@ -64,13 +65,11 @@ int vcpu_setup_msrs(struct vcpu *vcpu, struct errbuf *e)
 		msrs.entries[i].data = boot_msrs[i].value;
 	}
 	msrs.hdr.nmsrs = ARRAY_SIZE(boot_msrs);
-	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	int n = ioctl(fd, KVM_SET_MSRS, &msrs);
 	if (n < 0)
-		return errf(e, "KVM_SET_MSRS on vCPU %u: %s", vcpu->index, strerror(errno));
+		return errf(e, "KVM_SET_MSRS on vCPU %u: %s", index, strerror(errno));
 	if ((size_t)n != ARRAY_SIZE(boot_msrs))
-		return errf(e, "KVM refused MSR 0x%x on vCPU %u", boot_msrs[n].index, vcpu->index);
-	if (vcpu->index == 0)
-		vcpu->vm->t_tsc_zero_ns = monotonic_ns();
+		return errf(e, "KVM refused MSR 0x%x on vCPU %u", boot_msrs[n].index, index);
 	return 0;
 }
 
@@ -79,29 +78,29 @@ static uint32_t apic_lvt_mode(uint32_t lvt, uint32_t mode)
 	return (lvt & ~0x700u) | (mode << 8);
 }
 
-int vcpu_setup_lapic(struct vcpu *vcpu, struct errbuf *e)
+int regs_wire_lapic(int fd, unsigned index, struct errbuf *e)
 {
 	struct kvm_lapic_state lapic;
-	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
-		return errf(e, "KVM_GET_LAPIC on vCPU %u: %s", vcpu->index, strerror(errno));
+	if (ioctl(fd, KVM_GET_LAPIC, &lapic) < 0)
+		return errf(e, "KVM_GET_LAPIC on vCPU %u: %s", index, strerror(errno));
 	/* Virtual-wire wiring, as a BIOS leaves it: LINT0 external interrupts, LINT1 NMI. */
 	uint32_t *lint0 = (uint32_t *)(void *)&lapic.regs[APIC_LVT_LINT0];
 	uint32_t *lint1 = (uint32_t *)(void *)&lapic.regs[APIC_LVT_LINT1];
 	*lint0 = apic_lvt_mode(*lint0, APIC_MODE_EXTINT);
 	*lint1 = apic_lvt_mode(*lint1, APIC_MODE_NMI);
-	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
-		return errf(e, "KVM_SET_LAPIC on vCPU %u: %s", vcpu->index, strerror(errno));
+	if (ioctl(fd, KVM_SET_LAPIC, &lapic) < 0)
+		return errf(e, "KVM_SET_LAPIC on vCPU %u: %s", index, strerror(errno));
 	return 0;
 }
 
-int vcpu_setup_fpu(struct vcpu *vcpu, struct errbuf *e)
+int regs_init_fpu(int fd, unsigned index, struct errbuf *e)
 {
 	struct kvm_fpu fpu;
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;    /* x87 state after FNINIT */
 	fpu.mxcsr = 0x1f80; /* all SSE exceptions masked */
-	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
-		return errf(e, "KVM_SET_FPU on vCPU %u: %s", vcpu->index, strerror(errno));
+	if (ioctl(fd, KVM_SET_FPU, &fpu) < 0)
+		return errf(e, "KVM_SET_FPU on vCPU %u: %s", index, strerror(errno));
 	return 0;
 }
 
@@ -138,22 +137,22 @@ static void sregs_flat(struct kvm_sregs *sr, uint64_t code_desc)
 	sr->idt.limit = 0;
 }
 
-static int vcpu_set_entry(struct vcpu *vcpu, struct kvm_sregs *sr, struct kvm_regs *regs,
+static int regs_set_entry(int fd, unsigned index, struct kvm_sregs *sr, struct kvm_regs *regs,
 			  struct errbuf *e)
 {
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, sr) < 0)
-		return errf(e, "KVM_SET_SREGS on vCPU %u: %s", vcpu->index, strerror(errno));
-	if (ioctl(vcpu->fd, KVM_SET_REGS, regs) < 0)
-		return errf(e, "KVM_SET_REGS on vCPU %u: %s", vcpu->index, strerror(errno));
+	if (ioctl(fd, KVM_SET_SREGS, sr) < 0)
+		return errf(e, "KVM_SET_SREGS on vCPU %u: %s", index, strerror(errno));
+	if (ioctl(fd, KVM_SET_REGS, regs) < 0)
+		return errf(e, "KVM_SET_REGS on vCPU %u: %s", index, strerror(errno));
 	return 0;
 }
 
-int vcpu_enter_long_mode(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params,
+int regs_enter_long_mode(int fd, unsigned index, uint64_t entry, uint64_t boot_params,
 			 struct errbuf *e)
 {
 	struct kvm_sregs sr;
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0)
-		return errf(e, "KVM_GET_SREGS on vCPU %u: %s", vcpu->index, strerror(errno));
+	if (ioctl(fd, KVM_GET_SREGS, &sr) < 0)
+		return errf(e, "KVM_GET_SREGS on vCPU %u: %s", index, strerror(errno));
 	sregs_flat(&sr, GDT_ENTRY_CODE64);
 	sr.cr3 = LAYOUT_PML4;
 	sr.cr4 |= X86_CR4_PAE;
@@ -167,14 +166,14 @@ int vcpu_enter_long_mode(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params
 		.rbp = LAYOUT_BOOT_STACK,
 		.rsi = boot_params, /* Linux 64-bit boot protocol: RSI = boot_params */
 	};
-	return vcpu_set_entry(vcpu, &sr, &regs, e);
+	return regs_set_entry(fd, index, &sr, &regs, e);
 }
 
-int vcpu_enter_pvh(struct vcpu *vcpu, uint64_t entry, uint64_t start_info, struct errbuf *e)
+int regs_enter_pvh(int fd, unsigned index, uint64_t entry, uint64_t start_info, struct errbuf *e)
 {
 	struct kvm_sregs sr;
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0)
-		return errf(e, "KVM_GET_SREGS on vCPU %u: %s", vcpu->index, strerror(errno));
+	if (ioctl(fd, KVM_GET_SREGS, &sr) < 0)
+		return errf(e, "KVM_GET_SREGS on vCPU %u: %s", index, strerror(errno));
 	sregs_flat(&sr, GDT_ENTRY_CODE32);
 	sr.cr0 = (sr.cr0 & ~(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)) | X86_CR0_PE | X86_CR0_ET;
 	sr.cr4 = 0;
@@ -185,5 +184,5 @@ int vcpu_enter_pvh(struct vcpu *vcpu, uint64_t entry, uint64_t start_info, struc
 		.rip = entry,
 		.rbx = start_info, /* PVH: EBX = hvm_start_info */
 	};
-	return vcpu_set_entry(vcpu, &sr, &regs, e);
+	return regs_set_entry(fd, index, &sr, &regs, e);
 }
