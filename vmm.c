@@ -517,6 +517,7 @@ int main(int argc, char **argv)
 	v->metrics_timer_fd = v->signal_fd = v->loop.epfd = -1;
 	vmm_block_signals(&sigs);
 	config_init(&v->cfg);
+	v->cfg.check_files = true; /* a bad path is refused when given, not at start */
 
 	int status = vmm_configure(v, argc, argv, &e);
 	if (status < 0) {

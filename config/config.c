@@ -1,8 +1,12 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../arch/layout.h"
 
@@ -17,6 +21,7 @@ void config_init(struct vm_config *cfg)
 
 void config_free(struct vm_config *cfg)
 {
+	bool check_files = cfg->check_files;
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);
@@ -25,6 +30,31 @@ void config_free(struct vm_config *cfg)
 	free(cfg->logger.path);
 	free(cfg->metrics_path);
 	config_init(cfg);
+	cfg->check_files = check_files;
+}
+
+/*
+ * A kernel, initrd or drive file as ember will open it: there, a regular file or a block
+ * device, readable, and writable unless read-only. Non-blocking, so a FIFO cannot hang
+ * the check; InstanceStart opens it again (the file may have gone since).
+ */
+static int config_check_file(const struct vm_config *cfg, const char *what, const char *path,
+			     bool writable, struct errbuf *e)
+{
+	if (!cfg->check_files)
+		return 0;
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(e, "%s %s: %s", what, path, strerror(errno));
+	struct stat st;
+	int r = fstat(fd, &st);
+	int err = errno;
+	close(fd);
+	if (r < 0)
+		return errf(e, "%s %s: %s", what, path, strerror(err));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return errf(e, "%s %s: not a regular file or block device", what, path);
+	return 0;
 }
 
 static int set_string(char **field, const char *value, const char *what, struct errbuf *e)
@@ -41,6 +71,8 @@ int config_set_kernel(struct vm_config *cfg, const char *path, struct errbuf *e)
 {
 	if (!*path)
 		return errf(e, "kernel path is empty");
+	if (config_check_file(cfg, "kernel", path, false, e) < 0)
+		return -1;
 	return set_string(&cfg->kernel_path, path, "kernel", e);
 }
 
@@ -48,6 +80,8 @@ int config_set_initrd(struct vm_config *cfg, const char *path, struct errbuf *e)
 {
 	if (!*path)
 		return errf(e, "initrd path is empty");
+	if (config_check_file(cfg, "initrd", path, false, e) < 0)
+		return -1;
 	return set_string(&cfg->initrd_path, path, "initrd", e);
 }
 
@@ -64,7 +98,7 @@ int config_set_boot_source(struct vm_config *cfg, const char *kernel, const char
 			   const char *cmdline, struct errbuf *e)
 {
 	/* Built on a scratch copy so a refusal of any part leaves all three as they were. */
-	struct vm_config t = { 0 };
+	struct vm_config t = { .check_files = cfg->check_files };
 	if (config_set_kernel(&t, kernel, e) < 0 ||
 	    (initrd && config_set_initrd(&t, initrd, e) < 0) ||
 	    (cmdline && config_set_cmdline(&t, cmdline, e) < 0)) {
@@ -233,6 +267,10 @@ int config_put_drive(struct vm_config *cfg, const struct drive_config *d, struct
 	if (at < 0 && config_devices(cfg) == CONFIG_MAX_DEVICES)
 		return errf(e, "drive '%s': at most %d drives and network interfaces", d->id,
 			    CONFIG_MAX_DEVICES);
+	char what[CONFIG_MAX_ID + 16];
+	snprintf(what, sizeof(what), "drive '%s':", d->id);
+	if (config_check_file(cfg, what, d->path, !d->read_only, e) < 0)
+		return -1;
 	char *path = strdup(d->path);
 	if (!path)
 		return errf(e, "drive '%s': out of memory", d->id);

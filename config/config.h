@@ -83,6 +83,10 @@ struct vm_config {
 	char *metrics_path; /* NULL: no metrics */
 	bool boot_timer;    /* the boot-timer device at LAYOUT_BOOT_TIMER */
 	char id[CONFIG_MAX_ID + 1];
+	/* Kernel, initrd and drive paths are opened when set, as Firecracker does, so a bad
+	   one is refused then (a 400, a bad flag) rather than at InstanceStart. ember's
+	   own configuration sets it; the model's unit tests, on made-up paths, do not. */
+	bool check_files;
 };
 
 void config_init(struct vm_config *cfg);

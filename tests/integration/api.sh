@@ -191,13 +191,24 @@ bad no-vsock PUT /vsock '{}' 'ember has no vsock device'
 bad bad-action PUT /actions '{"action_type": "Reboot"}' "'Reboot' is not one of"
 bad bad-mac PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap9", "guest_mac": "xx"}' 'guest_mac'
 bad patch-before-boot PATCH /drives/a '{"drive_id": "a", "path_on_host": "/x"}' 'before starting'
+# Files are opened when configured (as Firecracker does), not first at InstanceStart.
+bad put-kernel-missing PUT /boot-source '{"kernel_image_path": "/nonexistent/vmlinux"}' \
+	'kernel /nonexistent/vmlinux: No such file or directory'
+bad put-initrd-directory PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"initrd_path\": \"$TMP\"}" \
+	"initrd $TMP: not a regular file or block device"
+bad put-drive-missing PUT /drives/m '{"drive_id": "m", "path_on_host": "/nonexistent/disk", "is_root_device": false}' \
+	"drive 'm': /nonexistent/disk: No such file or directory"
 api GET /vm/config
 [ "$body" = "$before" ] && pass bad-calls-change-nothing || fail bad-calls-change-nothing "[$before] -> [$body]"
 
-# InstanceStart with a kernel that is not there: 400, and the VM can still be started.
-api PUT /boot-source '{"kernel_image_path": "/nonexistent/vmlinux"}'
+# A kernel that was there when configured and is gone at InstanceStart: 400, and the VM
+# can still be started.
+cp "$GUEST_ABS" "$TMP/gone"
+api PUT /boot-source "{\"kernel_image_path\": \"$TMP/gone\"}"
+want put-kernel-present 204
+rm "$TMP/gone"
 api PUT /actions '{"action_type": "InstanceStart"}'
-want start-missing-kernel 400 'nonexistent/vmlinux'
+want start-missing-kernel 400 "$TMP/gone: No such file"'
 api GET /
 want still-not-started 200 '"state":"Not started"'
 
@@ -242,11 +253,14 @@ else
 fi
 
 # ---- config file and launch flags refused ----
-echo '{"boot-source": {"kernel_image_path": "/k"}, "vsock": {}}' >"$TMP/bad.json"
+echo "{\"boot-source\": {\"kernel_image_path\": \"$GUEST_ABS\"}, \"vsock\": {}}" >"$TMP/bad.json"
 expect config-file-unknown-key 152 "^ember: config file $TMP/bad.json: unknown field 'vsock'$" --config-file "$TMP/bad.json" --no-api
 echo '{"boot-source": ' >"$TMP/broken.json"
 expect config-file-broken-json 152 'invalid JSON' --config-file "$TMP/broken.json" --no-api
 expect config-file-missing 152 'No such file' --config-file "$TMP/none.json" --no-api
+echo '{"boot-source": {"kernel_image_path": "/nonexistent/vmlinux"}}' >"$TMP/nokernel.json"
+expect config-file-kernel-missing 152 "^ember: config file $TMP/nokernel.json: .*kernel /nonexistent/vmlinux: No such file or directory$" \
+	--config-file "$TMP/nokernel.json" --no-api
 expect no-api-alone 153 'no-api needs --config-file' --no-api
 expect config-file-and-kernel 153 'cannot be combined with --config-file' --config-file "$TMP/vm.json" --kernel "$GUEST"
 # ---- machine-config huge_pages: RAM from the hugetlb pool, or a clear refusal ----

@@ -27,9 +27,10 @@ run_ember --version
 
 require_kvm
 k=$TMP/k
-expect missing-kernel 1 "kernel $TMP/nope: No such file or directory" --kernel "$TMP/nope"
+# Files are opened when the flags are read: a bad path is a bad argument (153).
+expect missing-kernel 153 "kernel $TMP/nope: No such file or directory" --kernel "$TMP/nope"
 mkdir "$TMP/dir"
-expect directory-kernel 1 "kernel $TMP/dir: not a regular file" --kernel "$TMP/dir"
+expect directory-kernel 153 "kernel $TMP/dir: not a regular file or block device" --kernel "$TMP/dir"
 : >"$k.empty"
 expect empty-kernel 1 "$k.empty: empty file" --kernel "$k.empty"
 echo "just text" >"$k.text"
@@ -51,7 +52,7 @@ expect segment-below-1m 1 "$k.low: segment 0 at 0x1000 lies below 1 MiB" --kerne
 cp "$GUEST" "$k.ovl" && printf '\x00\x00\x10\x00' | dd of="$k.ovl" bs=1 seek=$((64 + 56 + 24)) conv=notrunc status=none
 expect overlapping-segments 1 "$k.ovl: segments [0-9]+ and [0-9]+ overlap" --kernel "$k.ovl"
 mkfifo "$k.fifo"
-expect fifo-kernel 1 "kernel $k.fifo: not a regular file" --kernel "$k.fifo"
+expect fifo-kernel 153 "kernel $k.fifo: not a regular file or block device" --kernel "$k.fifo"
 # A real bzImage (Debian's cloud kernel, installed by the build): cut short, and too big
 # for a 16 MiB guest once decompressed.
 bz=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)
@@ -62,7 +63,7 @@ if [ -n "$bz" ]; then
 else
 	skip bzimage-cases "no /boot/vmlinuz-* to cut"
 fi
-expect missing-initrd 1 "initrd $TMP/nope: No such file or directory" --kernel "$GUEST" --initrd "$TMP/nope"
+expect missing-initrd 153 "initrd $TMP/nope: No such file or directory" --kernel "$GUEST" --initrd "$TMP/nope"
 head -c $((20 * 1024 * 1024)) /dev/zero >"$TMP/big.initrd"
 expect initrd-too-large 1 "initrd $TMP/big.initrd: too large" --kernel "$GUEST" --initrd "$TMP/big.initrd" --mem 16
 finish

@@ -144,7 +144,8 @@ expect jail-step-cgroup-file 1 "^ember: jail: cgroup: .*/ember/$ID/pids.bogus: N
 	"${J[@]}" --id "$ID" --cgroup pids.bogus=1 --kernel "$GUEST"
 expect jail-step-cgroup-value 1 "^ember: jail: cgroup: .*/ember/$ID/pids.max: writing 'abc': Invalid argument$" \
 	"${J[@]}" --id "$ID" --cgroup pids.max=abc --kernel "$GUEST"
-expect jail-step-files 1 '^ember: jail: files: /nonexistent/vmlinux: No such file or directory$' \
+# A kernel that is not there is refused with the flags, before the jail is built.
+expect jail-missing-kernel 153 '^ember: kernel /nonexistent/vmlinux: No such file or directory$' \
 	"${J[@]}" --id "$ID" --kernel /nonexistent/vmlinux
 : >"$TMP/not-a-dir"
 expect jail-step-root 1 "^ember: jail: root: $TMP/not-a-dir: Not a directory$|^ember: jail: root: $TMP/not-a-dir/ember: Not a directory$" \
@@ -449,7 +450,7 @@ in_start=$(api PUT /actions '{"action_type": "InstanceStart"}')
 for ((i = 0; i < 400; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.025; done
 stop "$pid" TERM
 out=$(tr -d '\r' <"$TMP/out")
-if [[ $host_path == 204* && $host_start == 400*"No such file"* && $in_path == 204* && $in_start == 204* ]] &&
+if [[ $host_path == 400*"No such file"* && $host_start == 400*"no kernel"* && $in_path == 204* && $in_start == 204* ]] &&
    grep -q '^Hello from guest-min' <<<"$out"; then
 	pass jail-api-paths-inside
 else

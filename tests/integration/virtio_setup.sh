@@ -21,12 +21,26 @@ expect net-bad-mac 153 "MAC '52:54:00:00:00' is not six hex bytes" --kernel "$GU
 expect net-long-tap 153 "TAP name 'abcdefghijklmnopq' is longer than 15" --kernel "$GUEST" --net tap=abcdefghijklmnopq
 expect net-same-tap 153 "TAP 'x' is already used by 'net0'" --kernel "$GUEST" --net tap=x --net tap=x
 
-# Backing files: status 1, before the guest runs.
+# Backing files: opened when the flags are read (153); a file used twice, at start (1).
 require_kvm
-expect drive-missing 1 "^ember: drive 'drive0': cannot open $TMP/nope: No such file" --kernel "$GUEST" --drive "path=$TMP/nope"
-expect drive-directory 1 "^ember: drive 'drive0': (cannot open $TMP: Is a directory|$TMP is not a regular file or block device)$" --kernel "$GUEST" --drive "path=$TMP"
+expect drive-missing 153 "^ember: drive 'drive0': $TMP/nope: No such file or directory$" --kernel "$GUEST" --drive "path=$TMP/nope"
+expect drive-directory 153 "^ember: drive 'drive0': $TMP: (Is a directory|not a regular file or block device)$" --kernel "$GUEST" --drive "path=$TMP"
 mkfifo "$TMP/fifo"
-expect drive-fifo 1 "^ember: drive 'drive0': cannot open $TMP/fifo|is not a regular file" --kernel "$GUEST" --drive "path=$TMP/fifo,ro"
+expect drive-fifo 153 "^ember: drive 'drive0': $TMP/fifo: not a regular file or block device$" --kernel "$GUEST" --drive "path=$TMP/fifo,ro"
+# Writable unless read-only: a drive on a read-only file system needs ro.
+rofs=$TMP/rofs
+mkdir "$rofs"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$rofs" 2>/dev/null; then
+	head -c 65536 /dev/zero >"$rofs/disk.img"
+	mount -o remount,ro "$rofs"
+	expect drive-not-writable 153 "^ember: drive 'drive0': $rofs/disk.img: Read-only file system$" \
+		--kernel "$GUEST" --drive "path=$rofs/disk.img"
+	run_ember --kernel "$GUEST" --cmdline hello --drive "path=$rofs/disk.img,ro"
+	[ $rc -eq 0 ] && pass drive-ro-on-read-only-fs || fail drive-ro-on-read-only-fs "rc=$rc err=[$err]"
+	umount "$rofs"
+else
+	skip drive-not-writable "needs root to mount a read-only tmpfs"
+fi
 expect drive-twice 1 "^ember: drive 'drive1': $img is already in use" --kernel "$GUEST" --drive "path=$img" --drive "path=$img"
 [ "$(sha256sum <"$img")" = "$sum" ] && pass image-untouched-by-errors || fail image-untouched-by-errors "sha256 changed"
 
