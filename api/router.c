@@ -337,6 +337,31 @@ static json_t *route_prepare(const struct route *rt, const struct api_request *r
 	return config_json_parse(req->body, req->body_len, c->e);
 }
 
+/* What the log shows of a body: one line, at most ROUTE_LOG_BODY bytes, "..." if cut. */
+#define ROUTE_LOG_BODY 256
+static void route_body_excerpt(const struct api_request *req, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < req->body_len && n + 4 < cap; i++) {
+		unsigned char ch = (unsigned char)req->body[i];
+		if (ch == '\n' && i + 1 == req->body_len)
+			break;
+		out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	if (n + 4 >= cap && n < req->body_len)
+		memcpy(out + n, "...", 3), n += 3;
+	out[n] = '\0';
+}
+
+/* Every request ember acted on, as Firecracker logs them: method, path, body. */
+static void route_log_accepted(const struct api_request *req, int status)
+{
+	char body[ROUTE_LOG_BODY + 4];
+	route_body_excerpt(req, body, sizeof(body));
+	log_info("API %s %s: %d%s%s", req->method_name, req->path, status, body[0] ? " " : "",
+		 body);
+}
+
 void api_route(void *ctx, const struct api_request *req, struct api_response *resp)
 {
 	struct errbuf e = { "" };
@@ -366,6 +391,7 @@ void api_route(void *ctx, const struct api_request *req, struct api_response *re
 		return;
 	}
 	resp->status = c.answer ? 200 : 204;
+	route_log_accepted(req, resp->status);
 	resp->body = c.answer ? json_dumps(c.answer, JSON_COMPACT) : NULL;
 	json_decref(c.answer);
 }

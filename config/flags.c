@@ -246,8 +246,9 @@ static int set_max_payload(struct launch_options *o, const char *v, struct errbu
 	long long n;
 	if (parse_flag_number("http-api-max-payload-size", v, &n, e) < 0)
 		return -1;
-	if (n < 1024 || n > 64LL << 20)
-		return errf(e, "--http-api-max-payload-size: %lld is out of range 1024-%lld", n,
+	/* Any positive size, as Firecracker takes: clients set small limits on purpose. */
+	if (n < 1 || n > 64LL << 20)
+		return errf(e, "--http-api-max-payload-size: %lld is out of range 1-%lld", n,
 			    64LL << 20);
 	o->max_payload = (size_t)n;
 	return 0;

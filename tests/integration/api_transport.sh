@@ -138,4 +138,30 @@ elif [ $rc -ne 0 ] || [ -e "$sock" ]; then
 else
 	pass sigterm-removes-socket
 fi
+
+# A small payload limit, as clients set one on purpose (Firecracker takes any positive
+# size), and every accepted request in the log at Info: method, path, status, body.
+"$EMBER" --api-sock "$sock" --http-api-max-payload-size 250 --level Info \
+	>"$TMP/ember.out" 2>"$TMP/ember.err" </dev/null &
+ember_pid=$!
+for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
+put() { curl -s -o "$TMP/put.json" -w '%{http_code}' --max-time 10 --unix-socket "$sock" \
+	-X PUT -H 'Content-Type: application/json' --data-binary "$2" "http://localhost$1"; }
+small='{"vcpu_count": 1, "mem_size_mib": 64}'
+pad=$(printf '%*s' 260 '')
+small_code=$(put /machine-config "$small")
+big_code=$(put /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": 64 $pad}")
+big_answer=$(cat "$TMP/put.json")
+if [ "$small_code" = 204 ] && [ "$big_code" = 400 ] &&
+	grep -q 'larger than the limit of 250 allowed' <<<"$big_answer"; then
+	pass max-payload-250
+else
+	fail max-payload-250 "small: $small_code, big: $big_code [$big_answer] err=[$(cat "$TMP/ember.err")]"
+fi
+if grep -qF "API PUT /machine-config: 204 $small" "$TMP/ember.err"; then
+	pass accepted-request-logged
+else
+	fail accepted-request-logged "no line 'API PUT /machine-config: 204 $small' in [$(cat "$TMP/ember.err")]"
+fi
+stop_ember
 finish
