@@ -16,7 +16,8 @@ EMBER_SRCS := vmm.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
 	legacy/boot_timer.c legacy/debug_exit.c legacy/i8042.c legacy/serial.c \
 	vcpu/bus.c vcpu/ioapic.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c \
-	virtio/blk.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c
+	virtio/blk.c virtio/blk_engine.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c \
+	virtio/mmio.c virtio/net.c virtio/virtq.c
 # Everything but main: what the unit tests link against.
 EMBER_LIB_SRCS := $(filter-out vmm.c,$(EMBER_SRCS))
 
@@ -158,8 +159,9 @@ $(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h config/*.h lib/*.h) $(DE
 # request bytes into the virtqueue walk, virtio-blk (sync engine, a memfd disk) and
 # virtio-net (a socketpair as its TAP) on a vm without KVM, seeds in tests/fuzz/corpus_virtio.
 # The --wrap'ed calls are where it checks what the devices touch (see the file's top).
-FUZZ_VIRTIO_SRCS := tests/fuzz/fuzz_virtio.c virtio/blk.c virtio/blk_engine_sync.c \
-	virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c virtio/virtq.c \
+FUZZ_VIRTIO_SRCS := tests/fuzz/fuzz_virtio.c virtio/blk.c virtio/blk_engine.c \
+	virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c virtio/mmio.c virtio/net.c \
+	virtio/virtq.c \
 	vcpu/bus.c vcpu/ioapic.c lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c \
 	lib/rate_limiter.c
 FUZZ_VIRTIO_WRAPS := -Wl,--wrap=guest_mem_at,--wrap=virtq_pop_chain,--wrap=virtq_unpop \

@@ -5,6 +5,9 @@
  * data iovecs, which point straight into guest RAM, to an I/O engine (sync or io_uring).
  * Bad requests get VIRTIO_BLK_S_IOERR / S_UNSUPP; only a chain without room for the
  * status byte breaks the queue, since then there is no way to answer it.
+ *
+ * The engine never calls back: what it finished waits in it until blk_process reaps it,
+ * so one function, on one thread at a time, moves every request ("the request path").
  */
 #include "blk.h"
 
@@ -105,15 +108,14 @@ struct virtio_blk {
 	struct metrics_block *m;
 
 	struct blk_engine *engine;
+	struct event_handler engine_handler; /* its event_fd, when it has one (async) */
+	struct event_loop *loop;             /* where engine_handler is watched */
+	bool engine_watched;
 	struct rate_limiter rl;
 	struct event_handler rl_handler;
-	bool rl_watched;
 
-	struct blk_request *reqs, *free_reqs;
-	bool processing; /* inside blk_process: completions defer their interrupt */
-	bool irq_pending;
-	bool stalled;    /* stopped for lack of engine room: a completion restarts */
-	bool dropping;   /* reset: completions only free their request */
+	struct blk_request *reqs, *free_reqs; /* one per engine slot: BLK_QUEUE_MAX */
+	uint64_t answered; /* requests answered so far: blk_process interrupts when it moved */
 };
 
 static struct blk_request *blk_req_alloc(struct virtio_blk *b)
@@ -130,20 +132,156 @@ static void blk_req_free(struct virtio_blk *b, struct blk_request *r)
 	b->free_reqs = r;
 }
 
-static void blk_complete(struct virtio_blk *b, struct blk_request *r, uint8_t status)
+/* ---------------------------------------------------------------- the request path */
+
+/*
+ * Top to bottom, as a request travels: a kick reaches blk_queue_notify; blk_process
+ * reaps, takes, kicks the engine and decides once whether to interrupt; blk_take pops
+ * chains (virtq_pop_chain checks them); blk_start finds the status byte, has the chain
+ * decoded, asks the rate limiter and submits; blk_decode reads the header and answers
+ * what needs no I/O; blk_reap takes what the engine finished and blk_finish answers it;
+ * blk_answer writes the status byte and pushes the used entry. Everything runs under the
+ * transport's lock, called by the transport or through virtio_mmio_run.
+ */
+
+/* What one blk_process saw of the ring, over all its rounds. */
+struct blk_pass {
+	bool took;  /* a chain was taken */
+	bool empty; /* the ring was found empty */
+};
+
+/* How blk_start left a chain. */
+enum blk_started {
+	BLK_STARTED, /* submitted or answered: take the next */
+	BLK_STOP,    /* given back to the limiter's timer, or the ring broke */
+	BLK_FULL,    /* given back: the engine has no room */
+};
+
+static bool blk_take(struct virtio_blk *b, struct virtq *q, struct blk_pass *pass);
+static enum blk_started blk_start(struct virtio_blk *b, struct virtq *q, struct blk_request *r);
+static int blk_decode(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		      struct blk_req *io);
+static void blk_reap(struct virtio_blk *b, struct virtq *q);
+static void blk_finish(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		       int64_t res);
+static void blk_answer(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		       uint8_t status);
+
+/*
+ * The one place requests move, for every event: a kick, a completion, the limiter's
+ * timer, a drive swap. Rounds of reap-then-take go on while the engine holds finished
+ * requests (sync: all it took; async: what the kernel finished meanwhile), each reap
+ * making room for the next take. An engine full of requests still in the kernel ends it:
+ * its eventfd brings the next call. Returns true when no chain was taken and the ring was
+ * found empty.
+ */
+static bool blk_process(struct virtio_blk *b, struct virtq *q)
 {
-	__atomic_store_n(r->status, status, __ATOMIC_RELAXED);
-	virtq_push_used(&b->t->queues[0], r->chain.head, r->written + 1);
-	blk_req_free(b, r);
-	b->irq_pending = true;
+	uint64_t answered = b->answered;
+	struct blk_pass pass = { false, false };
+	bool full;
+	do {
+		blk_reap(b, q);
+		full = blk_take(b, q, &pass);
+	} while (blk_engine_has_done(b->engine));
+	blk_engine_kick(b->engine);
+	if (full)
+		METRIC_INC(b->m->io_engine_throttled_events);
+	if (q->broken)
+		virtio_mmio_ring_error(b->t, q);
+	if (b->answered != answered)
+		virtio_mmio_notify_used(b->t, q);
+	return pass.empty && !pass.took;
+}
+
+/* A look at the ring (a kick, the limiter's timer, a drive swap), not a completion's. */
+static void blk_look(struct virtio_blk *b, struct virtq *q)
+{
+	if (blk_process(b, q))
+		METRIC_INC(b->m->no_avail_buffer);
+}
+
+static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned index, struct virtq *q)
+{
+	struct virtio_blk *b = dev;
+	(void)t;
+	(void)index;
+	METRIC_INC(b->m->queue_event_count);
+	if (rate_limiter_is_blocked(&b->rl))
+		METRIC_INC(b->m->rate_limiter_throttled_events);
+	blk_look(b, q);
+}
+
+/*
+ * Takes chains until the ring is empty, the queue stops, the limiter says wait or there
+ * is no room (request pool or engine, both of BLK_QUEUE_MAX). Returns true for no room.
+ */
+static bool blk_take(struct virtio_blk *b, struct virtq *q, struct blk_pass *pass)
+{
+	while (virtio_mmio_queue_live(b->t, q) && !rate_limiter_is_blocked(&b->rl)) {
+		struct blk_request *r = blk_req_alloc(b);
+		if (!r)
+			return true; /* every request is in the engine */
+		int got = virtq_pop_chain(q, &r->chain);
+		if (got <= 0) {
+			blk_req_free(b, r);
+			pass->empty |= got == 0;
+			if (got == 0 && virtq_arm_notify(q))
+				continue;
+			return false;
+		}
+		pass->took = true;
+		METRIC_ADD(b->m->remaining_reqs_count, virtq_pending(q));
+		enum blk_started st = blk_start(b, q, r);
+		if (st != BLK_STARTED)
+			return st == BLK_FULL;
+	}
+	return false;
+}
+
+/* r, just taken: answered at once, submitted, or given back to wait (limiter, room). */
+static enum blk_started blk_start(struct virtio_blk *b, struct virtq *q, struct blk_request *r)
+{
+	const struct virtq_chain *c = &r->chain;
+	if (c->nin == 0) {
+		METRIC_INC(b->m->invalid_reqs_count);
+		virtq_break(q, "block request without a writable status byte");
+		blk_req_free(b, r);
+		return BLK_STOP;
+	}
+	const struct iovec *last = &c->iov[c->nout + c->nin - 1];
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+
+	struct blk_req io;
+	if (blk_decode(b, q, r, &io) < 0)
+		return BLK_STARTED;
+	r->op = io.op;
+	uint64_t bytes = io.op == BLK_OP_READ || io.op == BLK_OP_WRITE ? r->expect : 0;
+	if (!rate_limiter_consume(&b->rl, bytes, 1)) {
+		METRIC_INC(b->m->rate_limiter_throttled_events);
+		virtq_unpop(q);
+		blk_req_free(b, r);
+		return BLK_STOP;
+	}
+	int err = blk_engine_submit(b->engine, &io);
+	if (err == -EAGAIN) {
+		rate_limiter_replenish(&b->rl, bytes, 1);
+		virtq_unpop(q);
+		blk_req_free(b, r);
+		return BLK_FULL;
+	}
+	if (err < 0)
+		blk_finish(b, q, r, err);
+	return BLK_STARTED;
 }
 
 /* A request ember answers with an error without doing any I/O. */
-static void blk_refuse(struct virtio_blk *b, struct blk_request *r, uint8_t status)
+static void blk_refuse(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		       uint8_t status)
 {
 	METRIC_INC(b->m->invalid_reqs_count);
 	r->written = 0;
-	blk_complete(b, r, status);
+	blk_answer(b, q, r, status);
 }
 
 /* [sector, sector + bytes) lies inside the disk; bytes is a whole number of sectors. */
@@ -153,66 +291,8 @@ static bool blk_range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t b
 	       bytes / BLK_SECTOR <= b->sectors - sector;
 }
 
-static uint8_t blk_status_of(const struct blk_request *r, int64_t res)
-{
-	if (res == -EOPNOTSUPP)
-		return VIRTIO_BLK_S_UNSUPP;
-	if (res < 0 || (uint64_t)res != r->expect)
-		return VIRTIO_BLK_S_IOERR;
-	return VIRTIO_BLK_S_OK;
-}
-
-static void blk_process(struct virtio_blk *b);
-
-/* Firecracker's accounting: bytes as moved, operations when they succeeded. */
-static void blk_count_done(struct virtio_blk *b, const struct blk_request *r, int64_t res,
-			   uint8_t status)
-{
-	uint64_t moved = res > 0 ? (uint64_t)res : 0;
-	if (r->op == BLK_OP_READ)
-		METRIC_ADD(b->m->read_bytes, moved);
-	else if (r->op == BLK_OP_WRITE)
-		METRIC_ADD(b->m->write_bytes, moved);
-	if (status != VIRTIO_BLK_S_OK)
-		METRIC_INC(b->m->execute_fails); /* the host I/O failed, or the file was short */
-	else if (r->op == BLK_OP_READ)
-		METRIC_INC(b->m->read_count);
-	else if (r->op == BLK_OP_WRITE)
-		METRIC_INC(b->m->write_count);
-	else if (r->op == BLK_OP_FLUSH)
-		METRIC_INC(b->m->flush_count);
-}
-
-/*
- * Engine completion, always under the transport's lock, which whoever reaps holds: the
- * async engine's handler takes it (engine->lock) on the event thread; the sync engine
- * completes inside blk_process; a reset or a PATCH drains with it held.
- */
-static void blk_io_done(void *ctx, void *cookie, int64_t res)
-{
-	struct virtio_blk *b = ctx;
-	struct blk_request *r = cookie;
-	if (b->dropping) {
-		blk_req_free(b, r);
-	} else {
-		if (res > 0 && r->written)
-			r->written = (uint32_t)res;
-		uint8_t status = blk_status_of(r, res);
-		blk_count_done(b, r, res, status);
-		blk_complete(b, r, status);
-		if (!b->processing) {
-			b->irq_pending = false;
-			virtio_mmio_notify_used(b->t, 0);
-			if (b->stalled) {
-				b->stalled = false;
-				blk_process(b);
-			}
-		}
-	}
-}
-
 /* GET_ID: the drive id, NUL-padded to 20 bytes, as much as fits. */
-static void blk_get_id(struct virtio_blk *b, struct blk_request *r)
+static void blk_get_id(struct virtio_blk *b, struct virtq *q, struct blk_request *r)
 {
 	char id[BLK_ID_BYTES] = { 0 };
 	memcpy(id, b->id, strnlen(b->id, BLK_ID_BYTES));
@@ -220,7 +300,7 @@ static void blk_get_id(struct virtio_blk *b, struct blk_request *r)
 					    r->chain.in_len - 1 < BLK_ID_BYTES ?
 						    r->chain.in_len - 1 :
 						    BLK_ID_BYTES);
-	blk_complete(b, r, VIRTIO_BLK_S_OK);
+	blk_answer(b, q, r, VIRTIO_BLK_S_OK);
 }
 
 /* READ/WRITE: the data iovecs and their byte count, or false for an I/O error. */
@@ -266,7 +346,8 @@ static int blk_prepare_zero(struct virtio_blk *b, struct blk_request *r, uint32_
  * Turns r into an engine request. Returns -1 when r was answered at once, 0 when io
  * is ready to submit.
  */
-static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_req *io)
+static int blk_decode(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		      struct blk_req *io)
 {
 	struct virtio_blk_req_header h;
 	const struct virtq_chain *c = &r->chain;
@@ -274,13 +355,13 @@ static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_re
 	io->cookie = r;
 	r->written = r->expect = 0;
 	if (iov_to_buf(c->iov, c->nout, 0, &h, sizeof(h)) != sizeof(h))
-		return blk_refuse(b, r, VIRTIO_BLK_S_IOERR), -1;
+		return blk_refuse(b, q, r, VIRTIO_BLK_S_IOERR), -1;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
 		bool write = h.type == VIRTIO_BLK_T_OUT;
 		if (!blk_prepare_rw(b, r, write, &h))
-			return blk_refuse(b, r, VIRTIO_BLK_S_IOERR), -1;
+			return blk_refuse(b, q, r, VIRTIO_BLK_S_IOERR), -1;
 		io->op = write ? BLK_OP_WRITE : BLK_OP_READ;
 		io->offset = h.sector * BLK_SECTOR;
 		io->iov = r->data;
@@ -289,107 +370,79 @@ static int blk_decode(struct virtio_blk *b, struct blk_request *r, struct blk_re
 	}
 	case VIRTIO_BLK_T_FLUSH:
 		if (!b->flush) /* cache=Unsafe: not offered, so not done */
-			return blk_refuse(b, r, VIRTIO_BLK_S_UNSUPP), -1;
+			return blk_refuse(b, q, r, VIRTIO_BLK_S_UNSUPP), -1;
 		io->op = BLK_OP_FLUSH;
 		return 0;
 	case VIRTIO_BLK_T_GET_ID:
-		return blk_get_id(b, r), -1;
+		return blk_get_id(b, q, r), -1;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES: {
 		int st = blk_prepare_zero(b, r, h.type, io);
-		return st == VIRTIO_BLK_S_OK ? 0 : (blk_refuse(b, r, (uint8_t)st), -1);
+		return st == VIRTIO_BLK_S_OK ? 0 : (blk_refuse(b, q, r, (uint8_t)st), -1);
 	}
 	default:
-		return blk_refuse(b, r, VIRTIO_BLK_S_UNSUPP), -1;
+		return blk_refuse(b, q, r, VIRTIO_BLK_S_UNSUPP), -1;
 	}
 }
 
-/* Starts r. Returns false when it must wait (rate limit, engine full): r went back. */
-static bool blk_start(struct virtio_blk *b, struct blk_request *r)
+/* Answers every request the engine finished, oldest first. */
+static void blk_reap(struct virtio_blk *b, struct virtq *q)
 {
-	struct virtq *q = &b->t->queues[0];
-	const struct virtq_chain *c = &r->chain;
-	if (c->nin == 0) {
-		METRIC_INC(b->m->invalid_reqs_count);
-		virtq_break(q, "block request without a writable status byte");
-		blk_req_free(b, r);
-		return false;
-	}
-	const struct iovec *last = &c->iov[c->nout + c->nin - 1];
-	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
-
-	struct blk_req io;
-	if (blk_decode(b, r, &io) < 0)
-		return true;
-	r->op = io.op;
-	uint64_t bytes = io.op == BLK_OP_READ || io.op == BLK_OP_WRITE ? r->expect : 0;
-	if (!rate_limiter_consume(&b->rl, bytes, 1)) {
-		METRIC_INC(b->m->rate_limiter_throttled_events);
-		virtq_unpop(q);
-		blk_req_free(b, r);
-		return false;
-	}
-	int err = blk_engine_submit(b->engine, &io);
-	if (err == -EAGAIN) {
-		METRIC_INC(b->m->io_engine_throttled_events);
-		rate_limiter_replenish(&b->rl, bytes, 1);
-		virtq_unpop(q);
-		blk_req_free(b, r);
-		b->stalled = true;
-		return false;
-	}
-	if (err < 0)
-		blk_io_done(b, r, err);
-	return true;
+	struct blk_done d;
+	while (blk_engine_reap(b->engine, &d))
+		blk_finish(b, q, d.cookie, d.result);
 }
 
-static void blk_process(struct virtio_blk *b)
+static uint8_t blk_status_of(const struct blk_request *r, int64_t res)
 {
-	struct virtq *q = &b->t->queues[0];
-	bool took = false, empty = false;
-	b->processing = true;
-	while (virtio_mmio_queue_live(b->t, 0) && !rate_limiter_is_blocked(&b->rl)) {
-		struct blk_request *r = blk_req_alloc(b);
-		if (!r) {
-			METRIC_INC(b->m->io_engine_throttled_events); /* every slot is in the engine */
-			b->stalled = true;
-			break;
-		}
-		int got = virtq_pop_chain(q, &r->chain);
-		if (got <= 0) {
-			blk_req_free(b, r);
-			empty |= got == 0;
-			if (got == 0 && virtq_arm_notify(q))
-				continue;
-			break;
-		}
-		took = true;
-		METRIC_ADD(b->m->remaining_reqs_count, virtio_mmio_queue_pending(b->t, 0));
-		if (!blk_start(b, r))
-			break;
-	}
-	if (empty && !took)
-		METRIC_INC(b->m->no_avail_buffer);
-	if (q->broken)
-		virtio_mmio_ring_error(b->t, 0);
-	blk_engine_kick(b->engine);
-	b->processing = false;
-	if (b->irq_pending) {
-		b->irq_pending = false;
-		virtio_mmio_notify_used(b->t, 0);
-	}
+	if (res == -EOPNOTSUPP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (res < 0 || (uint64_t)res != r->expect)
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
 }
 
-static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned q)
+/* Firecracker's accounting: bytes as moved, operations when they succeeded. */
+static void blk_count_done(struct virtio_blk *b, const struct blk_request *r, int64_t res,
+			   uint8_t status)
 {
-	struct virtio_blk *b = dev;
-	(void)t;
-	(void)q;
-	METRIC_INC(b->m->queue_event_count);
-	if (rate_limiter_is_blocked(&b->rl))
-		METRIC_INC(b->m->rate_limiter_throttled_events);
-	blk_process(b);
+	uint64_t moved = res > 0 ? (uint64_t)res : 0;
+	if (r->op == BLK_OP_READ)
+		METRIC_ADD(b->m->read_bytes, moved);
+	else if (r->op == BLK_OP_WRITE)
+		METRIC_ADD(b->m->write_bytes, moved);
+	if (status != VIRTIO_BLK_S_OK)
+		METRIC_INC(b->m->execute_fails); /* the host I/O failed, or the file was short */
+	else if (r->op == BLK_OP_READ)
+		METRIC_INC(b->m->read_count);
+	else if (r->op == BLK_OP_WRITE)
+		METRIC_INC(b->m->write_count);
+	else if (r->op == BLK_OP_FLUSH)
+		METRIC_INC(b->m->flush_count);
 }
+
+/* The engine's result for r: a short read reports what it put in the guest's buffers. */
+static void blk_finish(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		       int64_t res)
+{
+	if (res > 0 && r->written)
+		r->written = (uint32_t)res;
+	uint8_t status = blk_status_of(r, res);
+	blk_count_done(b, r, res, status);
+	blk_answer(b, q, r, status);
+}
+
+/* The end of every request: its status byte, its used entry; r is free again. */
+static void blk_answer(struct virtio_blk *b, struct virtq *q, struct blk_request *r,
+		       uint8_t status)
+{
+	__atomic_store_n(r->status, status, __ATOMIC_RELAXED);
+	virtq_push_used(q, r->chain.head, r->written + 1);
+	blk_req_free(b, r);
+	b->answered++;
+}
+
+/* ---------------------------------------------------------------- the device */
 
 static bool blk_activate(void *dev, struct virtio_mmio *t)
 {
@@ -398,22 +451,27 @@ static bool blk_activate(void *dev, struct virtio_mmio *t)
 	return true;
 }
 
+/*
+ * Device reset (a vCPU's status write, or teardown). Requests in flight still write into
+ * guest RAM, so they finish first (an async engine waits for the kernel: on a vCPU
+ * thread, io_uring_enter); their answers are dropped with the rings they were for.
+ */
 static void blk_reset(void *dev, struct virtio_mmio *t)
 {
 	struct virtio_blk *b = dev;
+	struct blk_done d;
 	(void)t;
-	/* Guest buffers of in-flight requests stay valid until the engine is done with them. */
-	b->dropping = true;
-	blk_engine_drain(b->engine);
-	b->dropping = false;
-	b->stalled = b->irq_pending = false;
+	blk_engine_settle(b->engine);
+	while (blk_engine_reap(b->engine, &d))
+		blk_req_free(b, d.cookie);
 }
 
 static void blk_destroy(void *dev)
 {
 	struct virtio_blk *b = dev;
-	if (b->engine)
-		blk_engine_close(b->engine);
+	if (b->engine_watched)
+		event_loop_del(b->loop, b->engine->event_fd);
+	blk_engine_close(b->engine);
 	rate_limiter_destroy(&b->rl);
 	if (b->fd >= 0)
 		close(b->fd);
@@ -430,15 +488,33 @@ static const void *blk_config(void *dev, size_t *len)
 	return &b->config;
 }
 
+static void blk_rate_timer_fired(void *ctx, struct virtq *q)
+{
+	struct virtio_blk *b = ctx;
+	METRIC_INC(b->m->rate_limiter_event_count);
+	rate_limiter_timer_fired(&b->rl);
+	blk_look(b, q);
+}
+
 static void blk_on_rate_timer(void *opaque, uint32_t events)
 {
 	struct virtio_blk *b = opaque;
 	(void)events;
-	pthread_mutex_lock(&b->t->lock);
-	METRIC_INC(b->m->rate_limiter_event_count);
-	rate_limiter_timer_fired(&b->rl);
-	blk_process(b);
-	pthread_mutex_unlock(&b->t->lock);
+	virtio_mmio_run(b->t, 0, blk_rate_timer_fired, b);
+}
+
+static void blk_engine_finished(void *ctx, struct virtq *q)
+{
+	blk_process(ctx, q);
+}
+
+/* The async engine's eventfd: requests finished; blk_process reaps them. */
+static void blk_on_engine(void *opaque, uint32_t events)
+{
+	struct virtio_blk *b = opaque;
+	(void)events;
+	blk_engine_clear_event(b->engine);
+	virtio_mmio_run(b->t, 0, blk_engine_finished, b);
 }
 
 static const struct virtio_device_ops blk_ops_template = {
@@ -546,6 +622,20 @@ static uint64_t blk_sectors(const struct virtio_blk *b, const char *path, uint64
 	return bytes / BLK_SECTOR;
 }
 
+/* The async engine's eventfd wakes the event thread when requests finished. */
+static int blk_watch_engine(struct virtio_blk *b, struct event_loop *loop, struct errbuf *e)
+{
+	if (b->engine->event_fd < 0)
+		return 0; /* sync: requests finish inside submit */
+	b->loop = loop;
+	b->engine_handler = (struct event_handler){ .fn = blk_on_engine, .opaque = b };
+	if (event_loop_add(loop, b->engine->event_fd, EPOLLIN, &b->engine_handler) < 0)
+		return errf(e, "drive '%s': cannot watch the engine's eventfd: %s", b->id,
+			    strerror(errno));
+	b->engine_watched = true;
+	return 0;
+}
+
 static int blk_setup(struct virtio_blk *b, const struct vm_host *h, const struct drive_config *d,
 		     struct errbuf *e)
 {
@@ -558,7 +648,8 @@ static int blk_setup(struct virtio_blk *b, const struct vm_host *h, const struct
 	if (event_loop_add(h->loop, b->rl.timer_fd, EPOLLIN, &b->rl_handler) < 0)
 		return errf(e, "drive '%s': cannot watch the rate limiter timer", b->id);
 	if (blk_engine_open(&b->engine, d->engine == DRIVE_ENGINE_ASYNC ? "async" : "sync", b->fd,
-			    h->loop, BLK_QUEUE_MAX, blk_io_done, b, e) < 0)
+			    BLK_QUEUE_MAX, e) < 0 ||
+	    blk_watch_engine(b, h->loop, e) < 0)
 		return -1;
 	b->reqs = calloc(BLK_QUEUE_MAX, sizeof(*b->reqs));
 	if (!b->reqs)
@@ -592,7 +683,6 @@ int virtio_blk_create(const struct vm_host *h, struct virtio_registry *reg,
 	snprintf(name, sizeof(name), "virtio-blk %.20s", d->id);
 	if (virtio_mmio_create(h, reg, &b->ops, b, name, &b->t, e) < 0)
 		return -1;
-	b->engine->lock = &b->t->lock; /* completions and a vCPU's reset drain both reap */
 	*out = b;
 	return 0;
 }
@@ -607,21 +697,19 @@ const char *virtio_blk_id(const struct virtio_blk *b)
 /*
  * Moves the drive onto nfd, open and locked. The async engine may have requests in
  * flight on the old fd (a short transfer is even continued on whatever fd the engine
- * has), so they all complete first; meanwhile completions are answered but start
- * nothing new (processing is set), and blk_process afterwards picks up where they would
- * have. Both engines read the fd per request, so with nothing in flight it can change.
+ * has), so they all finish first; their answers wait in the engine for the blk_process
+ * after the swap. Both engines read the fd per request, so with nothing in the kernel it
+ * can change.
  */
 static void blk_switch_fd(struct virtio_blk *b, int nfd)
 {
-	b->processing = true;
-	blk_engine_drain(b->engine);
-	b->processing = false;
+	blk_engine_settle(b->engine);
 	close(b->fd); /* drops the old file's lock */
 	b->fd = b->engine->fd = nfd;
 }
 
-static int blk_update_locked(struct virtio_blk *b, const char *path,
-			     const struct rate_limiter_config *rl, struct errbuf *e)
+static int blk_update_apply(struct virtio_blk *b, struct virtq *q, const char *path,
+			    const struct rate_limiter_config *rl, struct errbuf *e)
 {
 	/* Everything that can fail comes first, on copies: an error changes nothing. */
 	int nfd = b->fd;
@@ -653,24 +741,35 @@ static int blk_update_locked(struct virtio_blk *b, const char *path,
 	b->path = npath;
 	b->sectors = b->config.capacity = blk_sectors(b, path, bytes);
 	virtio_mmio_config_changed(b->t);
-	if (moved) {
-		b->stalled = false;
-		blk_process(b);
-	}
+	if (moved)
+		blk_look(b, q); /* answers what finished on the old file, then goes on */
 	return 0;
+}
+
+struct blk_update {
+	struct virtio_blk *b;
+	const char *path;
+	const struct rate_limiter_config *rl;
+	struct errbuf *e;
+	int ret;
+};
+
+static void blk_update_locked(void *ctx, struct virtq *q)
+{
+	struct blk_update *u = ctx;
+	u->ret = blk_update_apply(u->b, q, u->path, u->rl, u->e);
+	if (u->ret < 0)
+		METRIC_INC(u->b->m->update_fails);
+	else
+		METRIC_INC(u->b->m->update_count);
 }
 
 int virtio_blk_update(struct virtio_blk *b, const char *path,
 		      const struct rate_limiter_config *rl, struct errbuf *e)
 {
-	pthread_mutex_lock(&b->t->lock);
-	int ret = blk_update_locked(b, path, rl, e);
-	if (ret < 0)
-		METRIC_INC(b->m->update_fails);
-	else
-		METRIC_INC(b->m->update_count);
-	pthread_mutex_unlock(&b->t->lock);
-	return ret;
+	struct blk_update u = { b, path, rl, e, 0 };
+	virtio_mmio_run(b->t, 0, blk_update_locked, &u);
+	return u.ret;
 }
 
 int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap)

@@ -1,6 +1,7 @@
 /*
  * The synchronous engine: each request is done with plain system calls on the calling
- * thread and completed before blk_engine_submit returns. Nothing is ever in flight.
+ * thread and filed in the done list before blk_engine_submit returns. Nothing is ever
+ * in the kernel between calls, so there is nothing to collect or wait for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +84,7 @@ static int64_t sync_do(int fd, const struct blk_req *r)
 
 static int sync_submit(struct blk_engine *eng, const struct blk_req *r)
 {
-	eng->done(eng->ctx, r->cookie, sync_do(eng->fd, r));
+	blk_engine_finish(eng, r->cookie, sync_do(eng->fd, r));
 	return 0;
 }
 
@@ -94,21 +95,18 @@ static void sync_nothing(struct blk_engine *eng)
 
 static void sync_close(struct blk_engine *eng)
 {
+	blk_engine_fini(eng);
 	free(eng);
 }
 
-static int sync_open(struct blk_engine **out, int fd, struct event_loop *loop, unsigned depth,
-		     blk_complete_fn done, void *ctx, struct errbuf *e)
+static int sync_open(struct blk_engine **out, int fd, unsigned depth, struct errbuf *e)
 {
-	(void)loop;
-	(void)depth;
 	/* No state beyond the common part. */
 	struct blk_engine *eng = malloc(sizeof(*eng));
-	if (!eng)
+	if (!eng || blk_engine_init(eng, &blk_engine_sync_ops, fd, depth) < 0) {
+		free(eng);
 		return errf(e, "block engine sync: out of memory");
-	*eng = (struct blk_engine){
-		.ops = &blk_engine_sync_ops, .fd = fd, .done = done, .ctx = ctx,
-	};
+	}
 	*out = eng;
 	return 0;
 }
@@ -118,6 +116,7 @@ const struct blk_engine_ops blk_engine_sync_ops = {
 	.open = sync_open,
 	.submit = sync_submit,
 	.kick = sync_nothing,
-	.drain = sync_nothing,
+	.collect = sync_nothing,
+	.settle = sync_nothing,
 	.close = sync_close,
 };

@@ -1,8 +1,9 @@
 /*
  * The asynchronous engine: io_uring through liburing. A request takes one of `depth`
  * slots and an SQE; blk_engine_kick submits what was prepared with one io_uring_submit.
- * The kernel signals completions on an eventfd registered with the ring; the event
- * loop runs uring_handle, which reaps every CQE and calls `done`.
+ * The kernel signals CQEs on an eventfd registered with the ring (base.event_fd, which
+ * the owner watches); uring_collect turns each CQE into a finished request on the done
+ * list, or into the continuation of a short transfer.
  *
  * A short read or write is continued: the rest of the iovec array goes into a copy
  * made for that slot (only then) and is resubmitted at the advanced offset. A read
@@ -40,11 +41,7 @@ struct uring_engine {
 	struct io_uring ring;
 	bool ring_up;
 	int efd;
-	struct event_loop *loop;
-	bool in_loop;
-	struct event_handler handler;
 	struct uring_slot *slots;
-	unsigned depth;
 	unsigned free_head;
 };
 
@@ -72,13 +69,11 @@ static void slot_put(struct uring_engine *u, struct uring_slot *s)
 	u->free_head = (unsigned)(s - u->slots);
 }
 
-/* The slot goes back first, so that `done` can submit straight away. */
 static void slot_finish(struct uring_engine *u, struct uring_slot *s, int64_t result)
 {
 	void *cookie = s->cookie;
 	slot_put(u, s);
-	u->base.inflight--;
-	u->base.done(u->base.ctx, cookie, result);
+	blk_engine_finish(&u->base, cookie, result);
 }
 
 /* ---------------------------------------------------------------- submission */
@@ -159,10 +154,10 @@ static void prep_request(struct uring_engine *u, struct uring_slot *s, const str
 static int uring_submit(struct blk_engine *eng, const struct blk_req *r)
 {
 	struct uring_engine *u = to_uring(eng);
+	/* Neither can run out below depth requests (the SQ has >= depth entries); cheap to check. */
 	struct uring_slot *s = slot_get(u);
 	if (!s)
 		return -EAGAIN;
-	/* Cannot be NULL while a slot is free (the SQ has >= depth entries); cheap to check. */
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 	if (!sqe) {
 		slot_put(u, s);
@@ -173,7 +168,6 @@ static int uring_submit(struct blk_engine *eng, const struct blk_req *r)
 		.cookie = r->cookie, .next_free = NO_SLOT,
 	};
 	prep_request(u, s, r, sqe);
-	eng->inflight++;
 	return 0;
 }
 
@@ -240,9 +234,10 @@ static void complete_one(struct uring_engine *u, struct uring_slot *s, int res)
 		slot_finish(u, s, 0);
 }
 
-/* Completes every CQE there is; each is marked seen before `done` runs. */
-static void reap(struct uring_engine *u)
+/* Every CQE there is, each marked seen before it is looked at. */
+static void uring_collect(struct blk_engine *eng)
 {
+	struct uring_engine *u = to_uring(eng);
 	struct io_uring_cqe *cqe;
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		struct uring_slot *s = io_uring_cqe_get_data(cqe);
@@ -253,35 +248,21 @@ static void reap(struct uring_engine *u)
 	submit_pending(u); /* continuations of short transfers, and any stragglers */
 }
 
-static void uring_handle(void *opaque, uint32_t events)
-{
-	(void)events;
-	struct uring_engine *u = opaque;
-	uint64_t count;
-	if (read(u->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		log_once(LOG_ERROR, "block engine async: read eventfd: %s", strerror(errno));
-	if (u->base.lock)
-		pthread_mutex_lock(u->base.lock);
-	reap(u);
-	if (u->base.lock)
-		pthread_mutex_unlock(u->base.lock);
-}
-
-static void uring_drain(struct blk_engine *eng)
+static void uring_settle(struct blk_engine *eng)
 {
 	struct uring_engine *u = to_uring(eng);
-	while (eng->inflight > 0) {
+	while (eng->inflight > eng->ndone) {
 		submit_pending(u);
 		struct io_uring_cqe *cqe;
 		int ret = io_uring_wait_cqe(&u->ring, &cqe);
 		if (ret == -EINTR)
 			continue;
 		if (ret < 0) {
-			log_error("block engine async: waiting for %u requests: %s", eng->inflight,
-				  strerror(-ret));
+			log_error("block engine async: waiting for %u requests: %s",
+				  eng->inflight - eng->ndone, strerror(-ret));
 			return;
 		}
-		reap(u);
+		uring_collect(eng);
 	}
 }
 
@@ -289,22 +270,21 @@ static void uring_drain(struct blk_engine *eng)
 
 static void uring_free(struct uring_engine *u)
 {
-	if (u->in_loop)
-		event_loop_del(u->loop, u->efd);
 	if (u->ring_up)
 		io_uring_queue_exit(&u->ring);
 	if (u->efd >= 0)
 		close(u->efd);
 	if (u->slots)
-		for (unsigned i = 0; i < u->depth; i++)
+		for (unsigned i = 0; i < u->base.depth; i++)
 			free(u->slots[i].rest);
 	free(u->slots);
+	blk_engine_fini(&u->base);
 	free(u);
 }
 
 static void uring_close(struct blk_engine *eng)
 {
-	uring_drain(eng);
+	uring_settle(eng); /* the kernel may still write into buffers the owner frees next */
 	uring_free(to_uring(eng));
 }
 
@@ -314,12 +294,13 @@ static void uring_close(struct blk_engine *eng)
  */
 static int ring_init(struct uring_engine *u, struct errbuf *e)
 {
-	int ret = io_uring_queue_init(u->depth, &u->ring,
+	unsigned depth = u->base.depth;
+	int ret = io_uring_queue_init(depth, &u->ring,
 				      IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED);
 	if (ret == -EINVAL)
-		ret = io_uring_queue_init(u->depth, &u->ring, IORING_SETUP_R_DISABLED);
+		ret = io_uring_queue_init(depth, &u->ring, IORING_SETUP_R_DISABLED);
 	if (ret < 0)
-		return errf(e, "block engine async: io_uring_queue_init(%u): %s%s", u->depth,
+		return errf(e, "block engine async: io_uring_queue_init(%u): %s%s", depth,
 			    strerror(-ret),
 			    ret == -ENOSYS || ret == -EPERM ?
 				    " (io_uring disabled or unsupported here; use engine=sync)" :
@@ -353,13 +334,14 @@ static int ring_restrict(struct uring_engine *u, struct errbuf *e)
 
 static int uring_setup(struct uring_engine *u, struct errbuf *e)
 {
+	unsigned depth = u->base.depth;
 	if (ring_init(u, e) < 0)
 		return -1;
-	u->slots = calloc(u->depth, sizeof(*u->slots));
+	u->slots = calloc(depth, sizeof(*u->slots));
 	if (!u->slots)
-		return errf(e, "block engine async: out of memory for %u requests", u->depth);
-	for (unsigned i = 0; i < u->depth; i++)
-		u->slots[i].next_free = i + 1 < u->depth ? i + 1 : NO_SLOT;
+		return errf(e, "block engine async: out of memory for %u requests", depth);
+	for (unsigned i = 0; i < depth; i++)
+		u->slots[i].next_free = i + 1 < depth ? i + 1 : NO_SLOT;
 	u->free_head = 0;
 	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (u->efd < 0)
@@ -369,28 +351,18 @@ static int uring_setup(struct uring_engine *u, struct errbuf *e)
 		return errf(e, "block engine async: io_uring_register_eventfd: %s", strerror(-ret));
 	if (ring_restrict(u, e) < 0)
 		return -1;
-	u->handler = (struct event_handler){ .fn = uring_handle, .opaque = u };
-	if (event_loop_add(u->loop, u->efd, EPOLLIN, &u->handler) < 0)
-		return errf(e, "block engine async: adding the eventfd to the event loop: %s",
-			    strerror(errno));
-	u->in_loop = true;
+	u->base.event_fd = u->efd;
 	return 0;
 }
 
-static int uring_open(struct blk_engine **out, int fd, struct event_loop *loop, unsigned depth,
-		      blk_complete_fn done, void *ctx, struct errbuf *e)
+static int uring_open(struct blk_engine **out, int fd, unsigned depth, struct errbuf *e)
 {
-	if (!loop)
-		return errf(e, "block engine async: needs the event loop");
 	struct uring_engine *u = calloc(1, sizeof(*u));
-	if (!u)
+	if (!u || blk_engine_init(&u->base, &blk_engine_uring_ops, fd, depth) < 0) {
+		free(u);
 		return errf(e, "block engine async: out of memory");
-	u->base = (struct blk_engine){
-		.ops = &blk_engine_uring_ops, .fd = fd, .done = done, .ctx = ctx,
-	};
+	}
 	u->efd = -1;
-	u->loop = loop;
-	u->depth = depth;
 	if (uring_setup(u, e) < 0) {
 		uring_free(u);
 		return -1;
@@ -404,6 +376,7 @@ const struct blk_engine_ops blk_engine_uring_ops = {
 	.open = uring_open,
 	.submit = uring_submit,
 	.kick = uring_kick,
-	.drain = uring_drain,
+	.collect = uring_collect,
+	.settle = uring_settle,
 	.close = uring_close,
 };

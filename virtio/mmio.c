@@ -29,19 +29,10 @@ bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned bit)
 	return bit < 64 && (t->driver_features >> bit) & 1;
 }
 
-uint16_t virtio_mmio_queue_pending(const struct virtio_mmio *t, unsigned q)
+bool virtio_mmio_queue_live(const struct virtio_mmio *t, const struct virtq *q)
 {
-	if (q >= t->ops->num_queues || !t->queues[q].enabled)
-		return 0;
-	const struct virtq *vq = &t->queues[q];
-	return (uint16_t)(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) - vq->last_avail);
-}
-
-bool virtio_mmio_queue_live(const struct virtio_mmio *t, unsigned q)
-{
-	return q < t->ops->num_queues && (t->status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(t->status & VIRTIO_STATUS_NEEDS_RESET) && t->queues[q].enabled &&
-	       !t->queues[q].broken;
+	return (t->status & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	       q->enabled && !q->broken;
 }
 
 static void virtio_mmio_raise(struct virtio_mmio *t, uint32_t why)
@@ -58,22 +49,21 @@ static void virtio_mmio_raise(struct virtio_mmio *t, uint32_t why)
 	ioapic_set_irq(t->host->ioapic, t->pin, false);
 }
 
-void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned q)
+void virtio_mmio_notify_used(struct virtio_mmio *t, struct virtq *q)
 {
-	if (q < t->ops->num_queues && virtq_needs_interrupt(&t->queues[q]))
+	if (virtq_needs_interrupt(q))
 		virtio_mmio_raise(t, VIRTIO_MMIO_INT_VRING);
 }
 
-void virtio_mmio_ring_error(struct virtio_mmio *t, unsigned q)
+void virtio_mmio_ring_error(struct virtio_mmio *t, const struct virtq *q)
 {
 	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (t->ring_errors_logged < RING_ERRORS_LOGGED_MAX) {
 		t->ring_errors_logged++;
-		log_warn("%s: queue %u: %s; device needs reset%s", t->name, q,
-			 q < VIRTIO_MAX_QUEUES && t->queues[q].error ? t->queues[q].error :
-								       "bad queue setup",
+		log_warn("%s: queue %u: %s; device needs reset%s", t->name,
+			 (unsigned)(q - t->queues), q->error ? q->error : "bad queue setup",
 			 t->ring_errors_logged == RING_ERRORS_LOGGED_MAX ?
 				 " (further ring errors of this device are not logged)" :
 				 "");
@@ -120,7 +110,7 @@ static void virtio_mmio_driver_ok(struct virtio_mmio *t)
 	/* Chains queued before DRIVER_OK (Linux fills its RX ring first) were never notified:
 	   the event thread looks once, as for a notify; I/O stays off the vCPU threads. */
 	for (unsigned q = 0; q < t->ops->num_queues; q++)
-		if (virtio_mmio_queue_live(t, q))
+		if (virtio_mmio_queue_live(t, &t->queues[q]))
 			virtio_mmio_write_notify(t, q);
 }
 
@@ -160,7 +150,7 @@ static void virtio_mmio_queue_ready(struct virtio_mmio *t, struct virtq *q, uint
 	if (!virtq_enable(q, t->host->mem, t->ops->queue_max,
 			  virtio_mmio_has_feature(t, VIRTIO_RING_F_EVENT_IDX),
 			  virtio_mmio_has_feature(t, VIRTIO_RING_F_INDIRECT_DESC)))
-		virtio_mmio_ring_error(t, t->queue_sel);
+		virtio_mmio_ring_error(t, q);
 }
 
 /* Setting a 32-bit half of a 64-bit guest address register. */
@@ -307,8 +297,15 @@ static void virtio_mmio_on_notify(void *opaque, uint32_t events)
 	if (read(nt->fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	pthread_mutex_lock(&t->lock);
-	if (virtio_mmio_queue_live(t, q))
-		t->ops->queue_notify(t->dev, t, q);
+	if (virtio_mmio_queue_live(t, &t->queues[q]))
+		t->ops->queue_notify(t->dev, t, q, &t->queues[q]);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_run(struct virtio_mmio *t, unsigned index, virtio_mmio_fn *fn, void *ctx)
+{
+	pthread_mutex_lock(&t->lock);
+	fn(ctx, index < t->ops->num_queues ? &t->queues[index] : NULL);
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -6,9 +6,14 @@
  *
  * Threads: register accesses arrive on vCPU threads; queue notifications arrive through
  * ioeventfds on the event thread, and interrupts leave through irqfds, so the data path
- * never exits to user space on a vCPU. Every callback into the device runs with the
- * transport's lock held (a plain mutex: nothing under it takes it again; a device's own
- * handlers take it, and its engine's completions arrive under it).
+ * never exits to user space on a vCPU.
+ *
+ * The contract with a device: every call into it runs with the transport's lock held,
+ * a plain mutex that nothing under it takes again. The transport calls the ops; the
+ * device's own event handlers (rate-limiter timers, a TAP, an engine's completions) and
+ * its run-time updates get the lock through virtio_mmio_run. A queue reaches the device
+ * only as the argument of such a call: a device never indexes the transport's queues,
+ * never touches its lock, and has no lock of its own.
  */
 #ifndef EMBER_VIRTIO_MMIO_H
 #define EMBER_VIRTIO_MMIO_H
@@ -52,8 +57,8 @@ struct virtio_device_ops {
 	const void *(*config)(void *dev, size_t *len);
 	/* The driver set DRIVER_OK: start the backend. Returns false to fail the device. */
 	bool (*activate)(void *dev, struct virtio_mmio *t);
-	/* The driver kicked queue q (event thread). */
-	void (*queue_notify)(void *dev, struct virtio_mmio *t, unsigned q);
+	/* The driver kicked queue number index, which is q (event thread). */
+	void (*queue_notify)(void *dev, struct virtio_mmio *t, unsigned index, struct virtq *q);
 	/* Device reset: finish or cancel in-flight work; the queues are reset after. */
 	void (*reset)(void *dev, struct virtio_mmio *t);
 	/* The VM is going away: free dev (the transport is already stopped). */
@@ -101,19 +106,27 @@ void virtio_mmio_destroy(struct virtio_mmio *t);
 void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t size,
 			bool is_write);
 
-/* For devices, lock held: the driver negotiated feature bit. */
+/* No queue: virtio_mmio_run hands fn NULL. */
+#define VIRTIO_MMIO_NO_QUEUE (~0u)
+typedef void virtio_mmio_fn(void *ctx, struct virtq *q);
+/*
+ * For a device's own event handlers and run-time updates (any thread but one already in
+ * a call from the transport): runs fn(ctx, queue number index) under the transport's
+ * lock, as the transport runs queue_notify.
+ */
+void virtio_mmio_run(struct virtio_mmio *t, unsigned index, virtio_mmio_fn *fn, void *ctx);
+
+/* The calls below are for devices, lock held. */
+/* The driver negotiated feature bit. */
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned bit);
-/* For devices, lock held: used buffers were added to q; interrupts if the driver wants. */
-void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned q);
-/* For devices, lock held: q met a malformed ring (q->error says how); needs a reset. */
-void virtio_mmio_ring_error(struct virtio_mmio *t, unsigned q);
-/* For devices, lock held: the config space changed (e.g. new capacity): bump generation,
- * config interrupt. */
+/* Used buffers were added to q; interrupts if the driver wants. */
+void virtio_mmio_notify_used(struct virtio_mmio *t, struct virtq *q);
+/* q met a malformed ring (q->error says how); needs a reset. */
+void virtio_mmio_ring_error(struct virtio_mmio *t, const struct virtq *q);
+/* The config space changed (e.g. new capacity): bump generation, config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
-/* The queue is running: enabled, not broken, and the driver finished setup. */
-bool virtio_mmio_queue_live(const struct virtio_mmio *t, unsigned q);
-/* For devices, lock held: chains the driver made available that are not taken yet. */
-uint16_t virtio_mmio_queue_pending(const struct virtio_mmio *t, unsigned q);
+/* q is running: enabled, not broken, and the driver finished setup. */
+bool virtio_mmio_queue_live(const struct virtio_mmio *t, const struct virtq *q);
 
 /* Kernel command-line words that announce the device to Linux. */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap);

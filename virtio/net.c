@@ -108,9 +108,8 @@ static void net_rx_note_header(struct virtio_net *n)
  * frame is gone (delivered or dropped), 0 when the guest must post more buffers first,
  * -1 when the ring is broken.
  */
-static int net_rx_place(struct virtio_net *n)
+static int net_rx_place(struct virtio_net *n, struct virtq *q)
 {
-	struct virtq *q = &n->t->queues[NET_RXQ];
 	bool merge = net_has(n, VIRTIO_NET_F_MRG_RXBUF);
 	unsigned used = 0;
 	size_t off = 0;
@@ -176,11 +175,10 @@ static bool net_rx_stage(struct virtio_net *n)
 	}
 }
 
-static void net_rx_run(struct virtio_net *n)
+static void net_rx_run(struct virtio_net *n, struct virtq *q)
 {
-	struct virtq *q = &n->t->queues[NET_RXQ];
 	bool delivered = false;
-	while (virtio_mmio_queue_live(n->t, NET_RXQ)) {
+	while (virtio_mmio_queue_live(n->t, q)) {
 		/* Blocked: the TAP is not even read (the frame would only wait in memory). */
 		if (rate_limiter_is_blocked(&n->rx_limit.rl)) {
 			METRIC_INC(n->m->rx_rate_limiter_throttled);
@@ -193,11 +191,11 @@ static void net_rx_run(struct virtio_net *n)
 			METRIC_INC(n->m->rx_rate_limiter_throttled);
 			break;
 		}
-		int placed = net_rx_place(n);
+		int placed = net_rx_place(n, q);
 		if (placed <= 0) {
 			rate_limiter_replenish(&n->rx_limit.rl, bytes, 1);
 			if (placed < 0) {
-				virtio_mmio_ring_error(n->t, NET_RXQ);
+				virtio_mmio_ring_error(n->t, q);
 				break;
 			}
 			/* Retry only when the guest posted more than what was too little. */
@@ -209,7 +207,7 @@ static void net_rx_run(struct virtio_net *n)
 		delivered = true;
 	}
 	if (delivered)
-		virtio_mmio_notify_used(n->t, NET_RXQ);
+		virtio_mmio_notify_used(n->t, q);
 }
 
 /* With a MAC given, a frame from another source address is counted (and still sent). */
@@ -246,18 +244,17 @@ static void net_tx_send(struct virtio_net *n, struct virtq *q)
 	virtq_fill_used(q, c->head, 0);
 }
 
-static void net_tx_run(struct virtio_net *n)
+static void net_tx_run(struct virtio_net *n, struct virtq *q)
 {
-	struct virtq *q = &n->t->queues[NET_TXQ];
 	bool sent = false, empty = false;
-	while (virtio_mmio_queue_live(n->t, NET_TXQ)) {
+	while (virtio_mmio_queue_live(n->t, q)) {
 		if (rate_limiter_is_blocked(&n->tx_limit.rl)) {
 			METRIC_INC(n->m->tx_rate_limiter_throttled);
 			break;
 		}
 		int got = virtq_pop_chain(q, &n->chain);
 		if (got < 0) {
-			virtio_mmio_ring_error(n->t, NET_TXQ);
+			virtio_mmio_ring_error(n->t, q);
 			break;
 		}
 		if (got == 0) {
@@ -266,7 +263,7 @@ static void net_tx_run(struct virtio_net *n)
 				continue;
 			break;
 		}
-		METRIC_ADD(n->m->tx_remaining_reqs_count, virtio_mmio_queue_pending(n->t, NET_TXQ));
+		METRIC_ADD(n->m->tx_remaining_reqs_count, virtq_pending(q));
 		uint64_t bytes = n->chain.out_len > NET_HDR_LEN ? n->chain.out_len - NET_HDR_LEN : 0;
 		if (!rate_limiter_consume(&n->tx_limit.rl, bytes, 1)) {
 			METRIC_INC(n->m->tx_rate_limiter_throttled);
@@ -280,53 +277,65 @@ static void net_tx_run(struct virtio_net *n)
 		METRIC_INC(n->m->no_tx_avail_buffer);
 	if (sent) {
 		virtq_publish_used(q);
-		virtio_mmio_notify_used(n->t, NET_TXQ);
+		virtio_mmio_notify_used(n->t, q);
 	}
 }
 
-static void net_queue_notify(void *dev, struct virtio_mmio *t, unsigned q)
+static void net_queue_notify(void *dev, struct virtio_mmio *t, unsigned index, struct virtq *q)
 {
 	struct virtio_net *n = dev;
 	(void)t;
-	if (q == NET_RXQ) {
+	if (index == NET_RXQ) {
 		METRIC_INC(n->m->rx_queue_event_count);
-		net_rx_run(n);
+		net_rx_run(n, q);
 	} else {
 		METRIC_INC(n->m->tx_queue_event_count);
-		net_tx_run(n);
+		net_tx_run(n, q);
 	}
+}
+
+static void net_tap_readable(void *ctx, struct virtq *rxq)
+{
+	struct virtio_net *n = ctx;
+	METRIC_INC(n->m->rx_tap_event_count);
+	net_rx_run(n, rxq);
 }
 
 static void net_on_tap(void *opaque, uint32_t events)
 {
 	struct virtio_net *n = opaque;
 	(void)events;
-	pthread_mutex_lock(&n->t->lock);
-	METRIC_INC(n->m->rx_tap_event_count);
-	net_rx_run(n);
-	pthread_mutex_unlock(&n->t->lock);
+	virtio_mmio_run(n->t, NET_RXQ, net_tap_readable, n);
+}
+
+static void net_rx_timer_fired(void *ctx, struct virtq *rxq)
+{
+	struct virtio_net *n = ctx;
+	METRIC_INC(n->m->rx_event_rate_limiter_count);
+	rate_limiter_timer_fired(&n->rx_limit.rl);
+	net_rx_run(n, rxq);
 }
 
 static void net_on_rx_timer(void *opaque, uint32_t events)
 {
 	struct virtio_net *n = opaque;
 	(void)events;
-	pthread_mutex_lock(&n->t->lock);
-	METRIC_INC(n->m->rx_event_rate_limiter_count);
-	rate_limiter_timer_fired(&n->rx_limit.rl);
-	net_rx_run(n);
-	pthread_mutex_unlock(&n->t->lock);
+	virtio_mmio_run(n->t, NET_RXQ, net_rx_timer_fired, n);
+}
+
+static void net_tx_timer_fired(void *ctx, struct virtq *txq)
+{
+	struct virtio_net *n = ctx;
+	METRIC_INC(n->m->tx_rate_limiter_event_count);
+	rate_limiter_timer_fired(&n->tx_limit.rl);
+	net_tx_run(n, txq);
 }
 
 static void net_on_tx_timer(void *opaque, uint32_t events)
 {
 	struct virtio_net *n = opaque;
 	(void)events;
-	pthread_mutex_lock(&n->t->lock);
-	METRIC_INC(n->m->tx_rate_limiter_event_count);
-	rate_limiter_timer_fired(&n->tx_limit.rl);
-	net_tx_run(n);
-	pthread_mutex_unlock(&n->t->lock);
+	virtio_mmio_run(n->t, NET_TXQ, net_tx_timer_fired, n);
 }
 
 /* The host kernel may hand us only what the guest said it can take. */
@@ -475,22 +484,35 @@ static int net_limiter_update(struct rate_limiter *rl, const struct rate_limiter
 	return c ? rate_limiter_update(rl, &c->bandwidth, &c->ops, e) : 0;
 }
 
-int virtio_net_update(struct virtio_net *n, const struct rate_limiter_config *rx,
-		      const struct rate_limiter_config *tx, struct errbuf *e)
+struct net_update {
+	struct virtio_net *n;
+	const struct rate_limiter_config *rx, *tx;
+	struct errbuf *e;
+	int ret;
+};
+
+/* Both directions are checked before either changes: an error changes nothing. */
+static void net_update_locked(void *ctx, struct virtq *none)
 {
-	pthread_mutex_lock(&n->t->lock);
-	/* Both directions are checked before either changes: an error changes nothing. */
+	struct net_update *u = ctx;
+	struct virtio_net *n = u->n;
 	struct rate_limiter nrx = n->rx_limit.rl, ntx = n->tx_limit.rl;
 	struct errbuf why;
-	int ret = 0;
-	if (net_limiter_update(&nrx, rx, &why) < 0)
-		ret = errf(e, "net '%s': rx %s", n->id, why.msg);
-	else if (net_limiter_update(&ntx, tx, &why) < 0)
-		ret = errf(e, "net '%s': tx %s", n->id, why.msg);
-	if (ret == 0) {
+	(void)none;
+	if (net_limiter_update(&nrx, u->rx, &why) < 0)
+		u->ret = errf(u->e, "net '%s': rx %s", n->id, why.msg);
+	else if (net_limiter_update(&ntx, u->tx, &why) < 0)
+		u->ret = errf(u->e, "net '%s': tx %s", n->id, why.msg);
+	if (u->ret == 0) {
 		n->rx_limit.rl = nrx;
 		n->tx_limit.rl = ntx;
 	}
-	pthread_mutex_unlock(&n->t->lock);
-	return ret;
+}
+
+int virtio_net_update(struct virtio_net *n, const struct rate_limiter_config *rx,
+		      const struct rate_limiter_config *tx, struct errbuf *e)
+{
+	struct net_update u = { n, rx, tx, e, 0 };
+	virtio_mmio_run(n->t, VIRTIO_MMIO_NO_QUEUE, net_update_locked, &u);
+	return u.ret;
 }

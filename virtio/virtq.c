@@ -165,6 +165,13 @@ int virtq_pop_chain(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+uint16_t virtq_pending(const struct virtq *q)
+{
+	if (!q->enabled)
+		return 0;
+	return (uint16_t)(__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) - q->last_avail);
+}
+
 void virtq_break(struct virtq *q, const char *why)
 {
 	virtq_fail(q, why);

@@ -62,6 +62,8 @@ bool virtq_enable(struct virtq *q, const struct guest_mem *mem, uint16_t max, bo
  * -1 when the ring is malformed (q->broken and q->error are then set).
  */
 int virtq_pop_chain(struct virtq *q, struct virtq_chain *c);
+/* Chains the driver made available that are not taken yet (0 for a queue not enabled). */
+uint16_t virtq_pending(const struct virtq *q);
 /* A device found a chain it cannot make sense of: the queue stops like on a bad ring. */
 void virtq_break(struct virtq *q, const char *why);
 /* Gives back the last popped chain untouched (a device that could not start it). */

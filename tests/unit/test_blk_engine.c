@@ -1,12 +1,13 @@
 /*
  * Both block engines against a file in a private temporary directory (and a memfd,
  * whose shmem backing has a known, fixed set of fallocate modes). Every behaviour is
- * checked for sync and async alike; async completions come through the event loop,
- * run until the expected number has arrived, as on the event thread.
+ * checked for sync and async alike. Finished requests are reaped as virtio-blk does:
+ * whenever the engine's event_fd (async) says so, and sync's right after submit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -26,35 +27,17 @@ struct completion {
 	int64_t result;
 };
 
-/* What the test owns: the file, the loop, the engine and what `done` saw. */
+/* What the test owns: the file, the engine and what was reaped from it. */
 struct fixture {
 	char dir[sizeof(DIR_TEMPLATE)];
 	char path[sizeof(DIR_TEMPLATE) + 16];
 	int fd;
-	struct event_loop loop;
 	struct blk_engine *eng;
 	struct completion done[MAX_DONE];
-	unsigned ndone, want;
-	/* Optional follow-up submitted from inside `done` (re-entrancy). */
-	const struct blk_req *chain;
+	unsigned ndone;
 };
 
 static struct fixture fx;
-
-static void record_done(void *ctx, void *cookie, int64_t result)
-{
-	struct fixture *f = ctx;
-	cr_assert_lt(f->ndone, MAX_DONE);
-	f->done[f->ndone++] = (struct completion){ cookie, result };
-	if (f->chain) {
-		const struct blk_req *r = f->chain;
-		f->chain = NULL;
-		cr_assert_eq(blk_engine_submit(f->eng, r), 0);
-		blk_engine_kick(f->eng);
-	}
-	if (f->ndone >= f->want)
-		f->loop.stop = true;
-}
 
 static void setup(void)
 {
@@ -64,14 +47,11 @@ static void setup(void)
 	snprintf(fx.path, sizeof(fx.path), "%s/disk", fx.dir);
 	fx.fd = open(fx.path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	cr_assert_geq(fx.fd, 0, "open %s: %s", fx.path, strerror(errno));
-	struct errbuf e = { "" };
-	cr_assert_eq(event_loop_init(&fx.loop, &e), 0, "%s", e.msg);
 }
 
 static void teardown(void)
 {
 	blk_engine_close(fx.eng);
-	event_loop_destroy(&fx.loop);
 	close(fx.fd);
 	unlink(fx.path);
 	rmdir(fx.dir);
@@ -80,18 +60,44 @@ static void teardown(void)
 static void open_engine(const char *kind, unsigned depth)
 {
 	struct errbuf e = { "" };
-	cr_assert_eq(blk_engine_open(&fx.eng, kind, fx.fd, &fx.loop, depth, record_done, &fx, &e),
-		     0, "blk_engine_open(%s): %s", kind, e.msg);
+	cr_assert_eq(blk_engine_open(&fx.eng, kind, fx.fd, depth, &e), 0,
+		     "blk_engine_open(%s): %s", kind, e.msg);
 }
 
-/* Runs the event loop until n completions in all have arrived (sync: already there). */
+/* Takes every finished request into fx.done; returns how many. */
+static unsigned reap_all(void)
+{
+	struct blk_done d;
+	unsigned n = 0;
+	while (blk_engine_reap(fx.eng, &d)) {
+		cr_assert_lt(fx.ndone, MAX_DONE);
+		fx.done[fx.ndone++] = (struct completion){ d.cookie, d.result };
+		n++;
+	}
+	return n;
+}
+
+/* Waits for the engine's event_fd (async) and empties it; false after 10 s of nothing. */
+static bool wait_event(void)
+{
+	struct pollfd p = { fx.eng->event_fd, POLLIN, 0 };
+	if (p.fd < 0 || poll(&p, 1, 10000) != 1)
+		return false;
+	blk_engine_clear_event(fx.eng);
+	return true;
+}
+
+/* Reaps until at least n requests in all were reaped, as virtio-blk does on each wakeup. */
+static void wait_reaped(unsigned n)
+{
+	reap_all();
+	while (fx.ndone < n && wait_event())
+		reap_all();
+}
+
 static void wait_done(unsigned n)
 {
-	fx.want = n;
-	if (fx.ndone < n) {
-		fx.loop.stop = false;
-		event_loop_run(&fx.loop);
-	}
+	wait_reaped(n);
 	cr_assert_eq(fx.ndone, n, "%u completions, want %u", fx.ndone, n);
 }
 
@@ -353,7 +359,8 @@ BOTH_ENGINES(offsets_beyond_off_t_are_einval)
 	cr_assert_eq(rw(BLK_OP_READ, 0, &iov, IOV_MAX + 1), -EINVAL);
 }
 
-BOTH_ENGINES(done_may_submit_from_inside_done)
+/* Depth counts requests until they are reaped, finished or not: a reap makes room. */
+BOTH_ENGINES(full_until_reaped)
 {
 	open_engine(kind, 1);
 	uint8_t w[4096], r[4096];
@@ -361,17 +368,24 @@ BOTH_ENGINES(done_may_submit_from_inside_done)
 	struct iovec wi = { w, sizeof(w) }, ri = { r, sizeof(r) };
 	struct blk_req write = { .op = BLK_OP_WRITE, .iov = &wi, .iovcnt = 1, .cookie = &write };
 	struct blk_req read = { .op = BLK_OP_READ, .iov = &ri, .iovcnt = 1, .cookie = &read };
-	fx.chain = &read;
 	cr_assert_eq(blk_engine_submit(fx.eng, &write), 0);
+	blk_engine_kick(fx.eng);
+	blk_engine_settle(fx.eng);
+	cr_assert(blk_engine_has_done(fx.eng));
+	cr_assert_eq(blk_engine_submit(fx.eng, &read), -EAGAIN, "finished is not reaped");
+	wait_done(1);
+	cr_assert_eq(blk_engine_submit(fx.eng, &read), 0, "room again after the reap");
 	blk_engine_kick(fx.eng);
 	wait_done(2);
 	cr_assert_eq(fx.done[0].cookie, &write);
 	cr_assert_eq(fx.done[1].cookie, &read);
 	cr_assert_eq(fx.done[1].result, 4096);
 	cr_assert_eq(memcmp(w, r, sizeof(w)), 0);
+	cr_assert_not(blk_engine_has_done(fx.eng));
 }
 
-BOTH_ENGINES(drain_completes_everything)
+/* A reset's wait: everything reaches the file, and the results wait to be reaped. */
+BOTH_ENGINES(settle_finishes_everything)
 {
 	enum { N = 8 };
 	open_engine(kind, N);
@@ -387,17 +401,24 @@ BOTH_ENGINES(drain_completes_everything)
 		if (i == N / 2)
 			blk_engine_kick(fx.eng); /* half handed over, half only queued */
 	}
-	blk_engine_drain(fx.eng);
-	cr_assert_eq(blk_engine_inflight(fx.eng), 0);
-	cr_assert_eq(fx.ndone, N, "drain called done for every request");
-	for (unsigned i = 0; i < N; i++)
-		cr_assert_eq(fx.done[i].result, 4096);
+	blk_engine_settle(fx.eng);
 	for (unsigned i = 0; i < N; i++) {
 		uint8_t x;
 		cr_assert_eq(pread(fx.fd, &x, 1, (off_t)(i * 4096 + 4095)), 1);
 		cr_assert_eq(x, i + 1);
 	}
-	blk_engine_drain(fx.eng); /* nothing in flight: returns at once */
+	cr_assert_eq(blk_engine_inflight(fx.eng), N, "settle reaped");
+	cr_assert_eq(reap_all(), N);
+	cr_assert_eq(blk_engine_inflight(fx.eng), 0);
+	bool seen[N] = { false };
+	for (unsigned i = 0; i < N; i++) {
+		struct blk_req *r = fx.done[i].cookie;
+		cr_assert(r >= req && r < req + N);
+		cr_assert_not(seen[r - req], "reaped twice");
+		seen[r - req] = true;
+		cr_assert_eq(fx.done[i].result, 4096);
+	}
+	blk_engine_settle(fx.eng); /* nothing in flight: returns at once */
 }
 
 BOTH_ENGINES(close_waits_for_what_is_in_flight)
@@ -410,8 +431,9 @@ BOTH_ENGINES(close_waits_for_what_is_in_flight)
 	blk_engine_kick(fx.eng);
 	blk_engine_close(fx.eng);
 	fx.eng = NULL;
-	cr_assert_eq(fx.ndone, 1);
-	cr_assert_eq(fx.done[0].result, 4096);
+	uint8_t x;
+	cr_assert_eq(pread(fx.fd, &x, 1, 0), 1, "the write did not land before close returned");
+	cr_assert_eq(x, 7);
 }
 
 Test(blk_engine, async_queue_full_is_eagain)
@@ -443,29 +465,36 @@ Test(blk_engine, async_queue_full_is_eagain)
 	}
 }
 
-Test(blk_engine, async_completes_only_on_the_event_loop)
+Test(blk_engine, async_signals_its_event_fd)
 {
 	open_engine("async", 4);
+	cr_assert_geq(fx.eng->event_fd, 0);
 	uint8_t b[512] = { 0 };
 	struct iovec iov = { b, sizeof(b) };
 	struct blk_req r = { .op = BLK_OP_WRITE, .iov = &iov, .iovcnt = 1, .cookie = &r };
 	cr_assert_eq(blk_engine_submit(fx.eng, &r), 0);
-	cr_assert_eq(fx.ndone, 0, "submit does not complete");
 	blk_engine_kick(fx.eng);
-	cr_assert_eq(fx.ndone, 0, "kick does not complete either");
 	cr_assert_eq(blk_engine_inflight(fx.eng), 1);
-	wait_done(1);
+	cr_assert(wait_event(), "no wakeup on the event_fd");
+	cr_assert_eq(reap_all(), 1);
+	cr_assert_eq(fx.done[0].result, 512);
+	struct pollfd p = { fx.eng->event_fd, POLLIN, 0 };
+	cr_assert_eq(poll(&p, 1, 0), 0, "clear_event left it readable");
 }
 
-Test(blk_engine, sync_completes_inside_submit)
+Test(blk_engine, sync_finishes_inside_submit)
 {
-	open_engine("sync", 1);
+	open_engine("sync", 5);
+	cr_assert_eq(fx.eng->event_fd, -1, "nothing to wait for");
 	uint8_t b[512] = { 0 };
 	struct iovec iov = { b, sizeof(b) };
 	struct blk_req r = { .op = BLK_OP_WRITE, .iov = &iov, .iovcnt = 1, .cookie = &r };
-	for (unsigned i = 0; i < 5; i++)
-		cr_assert_eq(blk_engine_submit(fx.eng, &r), 0, "sync is never full");
-	cr_assert_eq(fx.ndone, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		cr_assert_eq(blk_engine_submit(fx.eng, &r), 0);
+		cr_assert(blk_engine_has_done(fx.eng));
+	}
+	cr_assert_eq(blk_engine_submit(fx.eng, &r), -EAGAIN, "five finished, none reaped");
+	cr_assert_eq(reap_all(), 5);
 	cr_assert_eq(blk_engine_inflight(fx.eng), 0);
 }
 
@@ -473,13 +502,10 @@ Test(blk_engine, open_rejects_bad_arguments)
 {
 	struct errbuf e = { "" };
 	struct blk_engine *eng = NULL;
-	cr_assert_eq(blk_engine_open(&eng, "posix-aio", fx.fd, &fx.loop, 8, record_done, &fx, &e),
-		     -1);
+	cr_assert_eq(blk_engine_open(&eng, "posix-aio", fx.fd, 8, &e), -1);
 	cr_assert_str_eq(e.msg, "block engine 'posix-aio': must be sync or async");
-	cr_assert_eq(blk_engine_open(&eng, "async", fx.fd, &fx.loop, 0, record_done, &fx, &e), -1);
+	cr_assert_eq(blk_engine_open(&eng, "async", fx.fd, 0, &e), -1);
 	cr_assert_str_eq(e.msg, "block engine async: queue depth must be >= 1");
-	cr_assert_eq(blk_engine_open(&eng, "async", fx.fd, NULL, 8, record_done, &fx, &e), -1);
-	cr_assert_str_eq(e.msg, "block engine async: needs the event loop");
 	cr_assert_null(eng);
 }
 
@@ -488,9 +514,7 @@ Test(blk_engine, async_ring_refusal_names_io_uring)
 	/* More entries than io_uring allows (IORING_MAX_ENTRIES is 32768). */
 	struct errbuf e = { "" };
 	struct blk_engine *eng = NULL;
-	cr_assert_eq(blk_engine_open(&eng, "async", fx.fd, &fx.loop, 1u << 20, record_done, &fx,
-				     &e),
-		     -1);
+	cr_assert_eq(blk_engine_open(&eng, "async", fx.fd, 1u << 20, &e), -1);
 	assert_msg_has(e, "block engine async: io_uring_queue_init(1048576): ");
 	cr_assert_null(eng);
 }
@@ -518,17 +542,9 @@ Test(blk_engine, async_reused_slots_keep_requests_apart)
 			next++;
 		blk_engine_kick(fx.eng);
 		/* At least one more completion, so that its slot is free again. */
-		fx.want = fx.ndone + 1;
-		fx.loop.stop = false;
-		if (blk_engine_inflight(fx.eng))
-			event_loop_run(&fx.loop);
+		wait_reaped(fx.ndone + 1);
 	}
-	while (fx.ndone < N && blk_engine_inflight(fx.eng)) {
-		fx.want = N;
-		fx.loop.stop = false;
-		event_loop_run(&fx.loop);
-	}
-	cr_assert_eq(fx.ndone, N, "%u completions, want %u", fx.ndone, N);
+	wait_done(N);
 	bool seen[N] = { false };
 	for (unsigned k = 0; k < N; k++) {
 		struct blk_req *req = fx.done[k].cookie;

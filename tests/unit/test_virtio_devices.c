@@ -57,6 +57,7 @@ static int log_fd;
 static struct {
 	uint16_t next_desc, avail_idx;
 } ring[VIRTIO_MAX_QUEUES];
+static uint16_t qsz; /* every queue's size: QSZ unless a test asks for more */
 
 /* A file of `size` bytes of `fill`. */
 static void make_file(const char *p, size_t size, char fill)
@@ -75,6 +76,7 @@ static void setup(void)
 	metrics_reset_for_test();
 	memset(&vm, 0, sizeof(vm));
 	memset(ring, 0, sizeof(ring));
+	qsz = QSZ;
 	gm_setup(&vm.mem, RAM);
 	struct errbuf e = { "" };
 	cr_assert_eq(fake_vm_init(&vm, &e), 0, "%s", e.msg);
@@ -132,7 +134,7 @@ static void driver_up(struct virtio_mmio *t, uint64_t want, unsigned nqueues)
 {
 	cr_assert(fake_virtio_negotiate(t, want), "features refused");
 	for (unsigned q = 0; q < nqueues; q++)
-		fake_virtio_queue(t, q, QSZ, DESC(q), AVAIL(q), USED(q));
+		fake_virtio_queue(t, q, qsz, DESC(q), AVAIL(q), USED(q));
 	/* DRIVER_OK left the first look at each queue to the event thread: it ran. */
 	cr_assert_eq(fake_virtio_driver_ok(t), nqueues, "not every queue was kicked at DRIVER_OK");
 	cr_assert_eq(rd(t, VIRTIO_MMIO_STATUS),
@@ -148,37 +150,37 @@ struct seg {
 /* The driver's last step: head goes in the avail ring, then the index moves. */
 static void make_available(unsigned q, uint16_t head)
 {
-	struct virtq_avail *a = gm_ptr(&vm.mem, AVAIL(q), 4 + 2 * QSZ);
-	a->ring[ring[q].avail_idx % QSZ] = head;
+	struct virtq_avail *a = gm_ptr(&vm.mem, AVAIL(q), 4 + 2 * qsz);
+	a->ring[ring[q].avail_idx % qsz] = head;
 	__atomic_store_n(&a->idx, ++ring[q].avail_idx, __ATOMIC_RELEASE);
 }
 
 /* Puts a chain of n segments on queue q's avail ring (no kick). */
 static void post(unsigned q, const struct seg *s, unsigned n)
 {
-	struct virtq_desc *d = gm_ptr(&vm.mem, DESC(q), QSZ * sizeof(*d));
+	struct virtq_desc *d = gm_ptr(&vm.mem, DESC(q), qsz * sizeof(*d));
 	uint16_t head = ring[q].next_desc;
 	for (unsigned i = 0; i < n; i++) {
-		uint16_t at = (uint16_t)((head + i) % QSZ);
+		uint16_t at = (uint16_t)((head + i) % qsz);
 		d[at] = (struct virtq_desc){
 			.addr = s[i].gpa,
 			.len = s[i].len,
 			.flags = (uint16_t)((s[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
 					    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			.next = (uint16_t)((at + 1) % QSZ),
+			.next = (uint16_t)((at + 1) % qsz),
 		};
 	}
-	ring[q].next_desc = (uint16_t)((head + n) % QSZ);
+	ring[q].next_desc = (uint16_t)((head + n) % qsz);
 	make_available(q, head);
 }
 
 /* Puts one descriptor referring to an indirect table of len bytes at table on queue q. */
 static void post_indirect(unsigned q, uint64_t table, uint32_t len)
 {
-	struct virtq_desc *d = gm_ptr(&vm.mem, DESC(q), QSZ * sizeof(*d));
+	struct virtq_desc *d = gm_ptr(&vm.mem, DESC(q), qsz * sizeof(*d));
 	uint16_t head = ring[q].next_desc;
 	d[head] = (struct virtq_desc){ .addr = table, .len = len, .flags = VIRTQ_DESC_F_INDIRECT };
-	ring[q].next_desc = (uint16_t)((head + 1) % QSZ);
+	ring[q].next_desc = (uint16_t)((head + 1) % qsz);
 	make_available(q, head);
 }
 
@@ -580,6 +582,114 @@ Test(virtio_blk, async_update_completes_in_flight_io_first)
 	cr_assert_eq(get(g, "read_count"), 2);
 	cr_assert_eq(get(g, "update_count"), 1);
 	json_decref(g);
+}
+
+/* ------------------------------------------------------------------ completions */
+
+#define MANY 256 /* BLK_QUEUE_MAX: the request pool and the engine's depth */
+
+/* Read i: sector i % 128 into its own 512 bytes, own status byte, one indirect table. */
+static void blk_post_read(unsigned i)
+{
+	struct {
+		uint32_t type, reserved;
+		uint64_t sector;
+	} h = { T_IN, 0, i % 128 };
+	uint64_t hdr = HDR + 16 * (uint64_t)i, table = TABLE + 48 * (uint64_t)i;
+	memcpy(gm_ptr(&vm.mem, hdr, sizeof(h)), &h, sizeof(h));
+	*(uint8_t *)gm_ptr(&vm.mem, STATUS + i, 1) = 0xff;
+	struct virtq_desc d[3] = {
+		{ hdr, sizeof(h), VIRTQ_DESC_F_NEXT, 1 },
+		{ DATA + 512 * (uint64_t)i, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 },
+		{ STATUS + i, 1, VIRTQ_DESC_F_WRITE, 0 },
+	};
+	memcpy(gm_ptr(&vm.mem, table, sizeof(d)), d, sizeof(d));
+	post_indirect(0, table, sizeof(d));
+}
+
+/* A drive whose queue holds MANY chains (indirect: one descriptor each). */
+static struct virtio_mmio *drive_of_many(enum drive_engine engine)
+{
+	struct virtio_mmio *t = drive(file_a, engine, DRIVE_CACHE_WRITEBACK, false);
+	qsz = MANY;
+	driver_up(t, F(VIRTIO_RING_F_INDIRECT_DESC), 1);
+	json_decref(counters("block_rootfs"));
+	return t;
+}
+
+static bool all_status(uint8_t want, unsigned n)
+{
+	return all_bytes(STATUS, n, want);
+}
+
+/*
+ * Twice as many reads as the engine holds: the second MANY go on the ring while the
+ * first are still unanswered (the guest reuses their descriptors, which only the
+ * answers tell apart). Whatever the engine still holds when the second kick comes, each
+ * completion's pass answers it and takes what waits on the ring: all are answered.
+ */
+static void more_than_the_engine_holds(enum drive_engine engine)
+{
+	struct virtio_mmio *t = drive_of_many(engine);
+	for (unsigned i = 0; i < MANY; i++)
+		blk_post_read(i);
+	kick(t, 0);
+	for (unsigned i = 0; i < MANY; i++)
+		blk_post_read(i);
+	kick(t, 0);
+	wait_used(0, 2 * MANY);
+	cr_assert(all_status(S_OK, MANY));
+	cr_assert(all_bytes(DATA, 512 * MANY, 'A'));
+	json_t *g = counters("block_rootfs");
+	cr_assert_eq(get(g, "read_count"), 2 * MANY);
+	cr_assert_eq(get(g, "execute_fails"), 0);
+	if (engine == DRIVE_ENGINE_SYNC)
+		cr_assert_eq(get(g, "io_engine_throttled_events"), 0,
+			     "a full pool of finished requests is reaped, not waited for");
+	json_decref(g);
+	cr_assert_not(rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+Test(virtio_blk, sync_more_than_the_engine_holds)
+{
+	more_than_the_engine_holds(DRIVE_ENGINE_SYNC);
+}
+
+Test(virtio_blk, async_more_than_the_engine_holds)
+{
+	more_than_the_engine_holds(DRIVE_ENGINE_ASYNC);
+}
+
+/*
+ * A reset while reads are in the engine: they finish (the kernel still writes into guest
+ * RAM) but are never answered: no used entry, no status byte, not counted, in the old
+ * rings or the new ones; the device comes up again with its whole request pool.
+ */
+Test(virtio_blk, reset_drops_what_the_engine_finishes)
+{
+	struct virtio_mmio *t = drive_of_many(DRIVE_ENGINE_ASYNC);
+	for (unsigned i = 0; i < 8; i++)
+		blk_post_read(i);
+	kick(t, 0); /* submitted; their completions are not reaped yet */
+	cr_assert_eq(used_idx(0), 0);
+	fake_virtio_wr(t, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(used_idx(0), 0, "a reset answered a request");
+	cr_assert(all_status(0xff, 8), "a reset wrote a status byte");
+	memset(ring, 0, sizeof(ring)); /* new rings, as a driver sets them up after a reset */
+	memset(gm_ptr(&vm.mem, AVAIL(0), 6 + 2 * MANY), 0, 6 + 2 * MANY);
+	memset(gm_ptr(&vm.mem, USED(0), 6 + 8 * MANY), 0, 6 + 8 * MANY);
+	driver_up(t, F(VIRTIO_RING_F_INDIRECT_DESC), 1);
+	while (fake_vm_poll(&vm, 50) > 0) /* the engine's eventfd fired for the dropped ones */
+		;
+	cr_assert_eq(used_idx(0), 0, "a dropped request was answered on the new ring");
+	json_t *g = counters("block_rootfs");
+	cr_assert_eq(get(g, "read_count"), 0, "a dropped request was counted");
+	json_decref(g);
+	for (unsigned i = 0; i < MANY; i++)
+		blk_post_read(i);
+	kick(t, 0);
+	wait_used(0, MANY);
+	cr_assert(all_status(S_OK, MANY), "the pool lost requests to the reset");
 }
 
 /* ------------------------------------------------------------------ root= */

@@ -73,13 +73,14 @@ static bool fake_activate(void *dev, struct virtio_mmio *tt)
 	return fake.activate_ok;
 }
 
-static void fake_queue_notify(void *dev, struct virtio_mmio *tt, unsigned q)
+static void fake_queue_notify(void *dev, struct virtio_mmio *tt, unsigned index, struct virtq *q)
 {
 	cr_assert_eq(dev, &fake);
 	cr_assert_eq(tt, &t);
-	cr_assert_lt(q, VIRTIO_MAX_QUEUES);
-	fake.notifies[q]++;
-	order((char)('0' + q));
+	cr_assert_lt(index, VIRTIO_MAX_QUEUES);
+	cr_assert_eq(q, &t.queues[index], "queue_notify hands the device the queue kicked");
+	fake.notifies[index]++;
+	order((char)('0' + index));
 }
 
 static void fake_reset(void *dev, struct virtio_mmio *tt)
@@ -444,9 +445,8 @@ Test(virtio_mmio, driver_ok_activates_then_notifies_each_ready_queue)
 	cr_assert_str_eq(fake.order, "A");
 	cr_assert_eq(eventfd_take(t.notify[0].fd), 1);
 	cr_assert_eq(eventfd_take(t.notify[1].fd), 1);
-	cr_assert(virtio_mmio_queue_live(&t, 0));
-	cr_assert(virtio_mmio_queue_live(&t, 1));
-	cr_assert_not(virtio_mmio_queue_live(&t, 2));
+	cr_assert(virtio_mmio_queue_live(&t, &t.queues[0]));
+	cr_assert(virtio_mmio_queue_live(&t, &t.queues[1]));
 	/* Writing the same status again does not activate twice. */
 	driver_ok();
 	cr_assert_eq(fake.activates, 1);
@@ -460,7 +460,7 @@ Test(virtio_mmio, driver_ok_skips_queues_not_ready)
 	cr_assert_str_eq(fake.order, "A");
 	cr_assert_eq(eventfd_take(t.notify[0].fd), 0);
 	cr_assert_eq(eventfd_take(t.notify[1].fd), 1);
-	cr_assert_not(virtio_mmio_queue_live(&t, 0));
+	cr_assert_not(virtio_mmio_queue_live(&t, &t.queues[0]));
 }
 
 Test(virtio_mmio, activate_failure_needs_reset)
@@ -472,7 +472,7 @@ Test(virtio_mmio, activate_failure_needs_reset)
 	cr_assert_eq(fake.activates, 1);
 	cr_assert_str_eq(fake.order, "A", "a queue was notified on a device that did not start");
 	cr_assert(status() & VIRTIO_STATUS_NEEDS_RESET);
-	cr_assert_not(virtio_mmio_queue_live(&t, 0));
+	cr_assert_not(virtio_mmio_queue_live(&t, &t.queues[0]));
 	cr_assert(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 	cr_assert_eq(nmsi, 1);
 	cr_assert_not_null(strstr(log_text(), "virtio-test: backend could not start; device needs "
@@ -676,7 +676,7 @@ Test(virtio_mmio, reset_clears_everything_and_tells_the_device)
 	good_queue(1);
 	driver_ok();
 	virtq_push_used(&t.queues[0], 0, 0);
-	virtio_mmio_notify_used(&t, 0);
+	virtio_mmio_notify_used(&t, &t.queues[0]);
 	cr_assert_neq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
@@ -699,7 +699,7 @@ Test(virtio_mmio, reset_clears_everything_and_tells_the_device)
 		cr_assert_eq(t.queues[q].used_gpa, 0);
 		cr_assert_eq(t.queues[q].last_avail, 0);
 		cr_assert_eq(t.queues[q].used_idx, 0);
-		cr_assert_not(virtio_mmio_queue_live(&t, q));
+		cr_assert_not(virtio_mmio_queue_live(&t, &t.queues[q]));
 	}
 	/* Features are gone: FEATURES_OK alone (no VERSION_1) is refused now. */
 	wr(VIRTIO_MMIO_STATUS, STATUS_FEATURES_OK);
@@ -721,7 +721,7 @@ Test(virtio_mmio, reset_clears_needs_reset)
 	cr_assert_eq(negotiate(GOOD_FEATURES), STATUS_FEATURES_OK);
 	good_queue(0);
 	driver_ok();
-	cr_assert(virtio_mmio_queue_live(&t, 0));
+	cr_assert(virtio_mmio_queue_live(&t, &t.queues[0]));
 }
 
 Test(virtio_mmio, reset_of_a_new_device)
@@ -739,7 +739,7 @@ Test(virtio_mmio, used_buffer_interrupt_and_ack)
 	good_queue(0);
 	driver_ok();
 	virtq_push_used(&t.queues[0], 3, 10);
-	virtio_mmio_notify_used(&t, 0);
+	virtio_mmio_notify_used(&t, &t.queues[0]);
 	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 	cr_assert_eq(nmsi, 1, "no MSI through the IOAPIC pin");
 	cr_assert_eq(last_msi_data & 0xff, VECTOR);
@@ -750,7 +750,7 @@ Test(virtio_mmio, used_buffer_interrupt_and_ack)
 	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	/* A second completion is a second edge. */
 	virtq_push_used(&t.queues[0], 4, 10);
-	virtio_mmio_notify_used(&t, 0);
+	virtio_mmio_notify_used(&t, &t.queues[0]);
 	cr_assert_eq(nmsi, 2);
 	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 }
@@ -763,10 +763,8 @@ Test(virtio_mmio, no_interrupt_when_the_driver_suppresses_it)
 	struct virtq_avail *a = gm_ptr(&vm.mem, AVAIL(0), 4);
 	a->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	virtq_push_used(&t.queues[0], 0, 0);
-	virtio_mmio_notify_used(&t, 0);
+	virtio_mmio_notify_used(&t, &t.queues[0]);
 	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
-	cr_assert_eq(nmsi, 0);
-	virtio_mmio_notify_used(&t, 7); /* no such queue */
 	cr_assert_eq(nmsi, 0);
 }
 
@@ -843,6 +841,26 @@ Test(virtio_mmio, queue_notify_signals_the_queue_eventfd)
 	cr_assert_eq(fake.notifies[0] + fake.notifies[1], 0);
 }
 
+static struct virtq *run_got;
+
+static void run_fn(void *ctx, struct virtq *q)
+{
+	cr_assert_eq(ctx, &fake);
+	cr_assert_eq(pthread_mutex_trylock(&t.lock), EBUSY, "fn ran without the transport's lock");
+	run_got = q;
+}
+
+/* A device's own handlers reach their queue only through virtio_mmio_run, under the lock. */
+Test(virtio_mmio, run_hands_the_queue_under_the_lock)
+{
+	virtio_mmio_run(&t, 1, run_fn, &fake);
+	cr_assert_eq(run_got, &t.queues[1]);
+	virtio_mmio_run(&t, VIRTIO_MMIO_NO_QUEUE, run_fn, &fake);
+	cr_assert_null(run_got);
+	cr_assert_eq(pthread_mutex_trylock(&t.lock), 0, "the lock was not given back");
+	pthread_mutex_unlock(&t.lock);
+}
+
 Test(virtio_mmio, queue_notify_for_a_missing_queue_ignored)
 {
 	uint32_t bad[] = { 2, 3, 0x10000, 0x80000000u, 0xffffffffu };
@@ -893,15 +911,16 @@ Test(virtio_mmio, ring_error_sets_needs_reset_once)
 	good_queue(1);
 	driver_ok();
 	virtq_break(&t.queues[1], "descriptor index beyond the table");
-	virtio_mmio_ring_error(&t, 1);
+	virtio_mmio_ring_error(&t, &t.queues[1]);
 	cr_assert_eq(status(), STATUS_LIVE | VIRTIO_STATUS_NEEDS_RESET);
 	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	cr_assert_eq(nmsi, 1);
-	cr_assert_not(virtio_mmio_queue_live(&t, 1));
-	cr_assert_not(virtio_mmio_queue_live(&t, 0), "a device that needs reset has no live queue");
+	cr_assert_not(virtio_mmio_queue_live(&t, &t.queues[1]));
+	cr_assert_not(virtio_mmio_queue_live(&t, &t.queues[0]),
+		      "a device that needs reset has no live queue");
 	/* Again, and from the other queue: nothing more. */
-	virtio_mmio_ring_error(&t, 1);
-	virtio_mmio_ring_error(&t, 0);
+	virtio_mmio_ring_error(&t, &t.queues[1]);
+	virtio_mmio_ring_error(&t, &t.queues[0]);
 	cr_assert_eq(nmsi, 1, "a second interrupt for the same NEEDS_RESET");
 	const char *log = log_text();
 	cr_assert_eq(count_of(log, "\n"), 1, "%s", log);
@@ -917,9 +936,9 @@ Test(virtio_mmio, ring_error_sets_needs_reset_once)
 
 Test(virtio_mmio, ring_error_without_a_reason)
 {
-	virtio_mmio_ring_error(&t, 9);
+	virtio_mmio_ring_error(&t, &t.queues[1]);
 	cr_assert(status() & VIRTIO_STATUS_NEEDS_RESET);
-	cr_assert_not_null(strstr(log_text(), "virtio-test: queue 9: bad queue setup; device needs "
+	cr_assert_not_null(strstr(log_text(), "virtio-test: queue 1: bad queue setup; device needs "
 					      "reset"),
 			   "%s", log_text());
 }
