@@ -171,6 +171,7 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	const struct vm_config *cfg = &v->cfg;
 	struct boot_image bi;
 	struct vm_mem_options mo = { .huge_2m = cfg->machine.huge_pages == HUGE_PAGES_2M,
+				     .huge_thp = cfg->machine.huge_pages == HUGE_PAGES_TRANSPARENT,
 				     .dirty_log = cfg->machine.track_dirty_pages };
 	v->serial = (struct serial){ .in_fd = -1, .rx_wake_fd = -1 }; /* destroy before create */
 	if (vm_create(vm, &v->loop, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||

@@ -51,7 +51,9 @@ struct net_config {
 	struct rate_limiter_config rx, tx;
 };
 
-enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M };
+/* None: 4 KiB pages; 2M: the hugetlbfs pool; Transparent: 4 KiB pages the kernel may
+   merge into 2 MiB ones (MADV_HUGEPAGE). */
+enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M, HUGE_PAGES_TRANSPARENT };
 
 /* Firecracker's machine-config. */
 struct machine_config {

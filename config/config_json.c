@@ -242,7 +242,7 @@ int config_json_boot_source(struct vm_config *cfg, const json_t *body, struct er
 
 /* ---- machine-config ---- */
 
-static const char *const huge_pages_names[] = { "None", "2M", NULL };
+static const char *const huge_pages_names[] = { "None", "2M", "Transparent", NULL };
 
 static const struct jfield machine_put_fields[] = {
 	{ "vcpu_count", J_INT, true },	      { "mem_size_mib", J_INT, true },

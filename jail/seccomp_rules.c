@@ -152,6 +152,8 @@ const struct seccomp_rule seccomp_rules[] = {
 	ALLOW(BUILD, io_uring_setup, "virtio-blk async engine"),
 	ALLOW(BUILD, io_uring_register, "the async engine's eventfd, restrictions, enable"),
 	ALLOW(BUILD, pread64, "kernel and initrd headers"),
+	ALLOW_IF(BUILD, madvise, "huge_pages Transparent: guest RAM marked MADV_HUGEPAGE",
+		 EQ32(2, MADV_HUGEPAGE)),
 	ALLOW(BUILD, rt_sigaction, "the signal that kicks a vCPU out of KVM_RUN"),
 	ALLOW(BUILD, clone, "the vCPU threads (musl's pthread_create)"),
 	ALLOW_IF(BUILD, prctl, "PR_SET_NAME: each vCPU thread names itself",

@@ -30,6 +30,12 @@ int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, st
 			    huge ? " with 2 MiB huge pages (see /proc/sys/vm/nr_hugepages)" : "",
 			    strerror(errno));
 
+	if ((flags & GUEST_MEM_HUGE_THP) && madvise(p, size, MADV_HUGEPAGE) < 0) {
+		int err = errno;
+		munmap(p, size);
+		return errf(e, "guest memory: transparent huge pages (MADV_HUGEPAGE): %s%s",
+			    strerror(err), err == EINVAL ? " (a kernel without THP?)" : "");
+	}
 	gm->host = p;
 	gm->size = size;
 	uint64_t low = size < GUEST_MEM_GAP_START ? size : GUEST_MEM_GAP_START;

@@ -32,6 +32,9 @@ int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e);
 /* guest_mem_init_flags: GUEST_MEM_HUGE_2M backs RAM with 2 MiB huge pages, reserved up
  * front (hugetlbfs pool), so a short pool is an error at start, not a SIGBUS later. */
 #define GUEST_MEM_HUGE_2M 1u
+/* GUEST_MEM_HUGE_THP: ordinary pages, marked MADV_HUGEPAGE so the kernel backs them with
+ * transparent huge pages where it can (Firecracker's huge_pages "Transparent"). */
+#define GUEST_MEM_HUGE_THP 2u
 int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, struct errbuf *e);
 void guest_mem_destroy(struct guest_mem *gm);
 

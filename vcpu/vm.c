@@ -61,8 +61,9 @@ static int vm_open_kvm(struct vm *vm, struct errbuf *e)
 static int vm_map_memory(struct vm *vm, uint64_t mem_bytes, const struct vm_mem_options *mo,
 			 struct errbuf *e)
 {
-	if (guest_mem_init_flags(&vm->mem, mem_bytes, mo && mo->huge_2m ? GUEST_MEM_HUGE_2M : 0,
-				 e) < 0)
+	unsigned flags = !mo ? 0 : mo->huge_2m ? GUEST_MEM_HUGE_2M :
+				   mo->huge_thp ? GUEST_MEM_HUGE_THP : 0;
+	if (guest_mem_init_flags(&vm->mem, mem_bytes, flags, e) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *r = &vm->mem.regions[i];

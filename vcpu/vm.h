@@ -52,6 +52,7 @@ struct vm {
 /* How guest RAM is backed and tracked (Firecracker's huge_pages, track_dirty_pages). */
 struct vm_mem_options {
 	bool huge_2m;   /* 2 MiB huge pages */
+	bool huge_thp;  /* transparent huge pages (MADV_HUGEPAGE) */
 	bool dirty_log; /* KVM_MEM_LOG_DIRTY_PAGES on every RAM slot */
 };
 /*

@@ -208,7 +208,7 @@ api PUT /boot-source "{\"kernel_image_path\": \"$TMP/gone\"}"
 want put-kernel-present 204
 rm "$TMP/gone"
 api PUT /actions '{"action_type": "InstanceStart"}'
-want start-missing-kernel 400 "$TMP/gone: No such file"'
+want start-missing-kernel 400 "$TMP/gone: No such file"
 api GET /
 want still-not-started 200 '"state":"Not started"'
 
@@ -293,6 +293,34 @@ if [ -w $hp ] && echo $((hp_orig + 32)) >$hp 2>/dev/null && [ "$(hp_free)" -ge 3
 else
 	echo "$hp_orig" >$hp 2>/dev/null
 	skip huge-pages-2m "cannot reserve 32 huge pages here"
+fi
+
+# huge_pages Transparent: guest RAM (the 64 MiB anonymous mapping) marked MADV_HUGEPAGE.
+# Under the kernel's THP mode "madvise" (set for the test, as nr_hugepages above, and put
+# back) smaps shows it THPeligible 1, and 0 with None.
+thp_ctl=/sys/kernel/mm/transparent_hugepage/enabled
+thp_orig=$(sed -n 's/.*\[\(.*\)\].*/\1/p' $thp_ctl 2>/dev/null)
+thp_ram() { # HUGE_PAGES: $eligible, the guest RAM mapping's THPeligible, idle guest
+	printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "idle idle.max_ms=60000"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "huge_pages": "%s"}}\n' \
+		"$GUEST_ABS" "$1" >"$TMP/thp.json"
+	start_api --config-file "$TMP/thp.json"
+	api GET /machine-config
+	eligible=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { big = 0 } /^Size: +65536 kB/ { big = 1 }
+		big && /^THPeligible:/ { print $2; exit }' /proc/"$(pgrep -P "$pid" | head -1)"/smaps)
+	stop_api
+}
+if [ -n "$thp_orig" ] && echo madvise >$thp_ctl 2>/dev/null; then
+	thp_ram Transparent; thp_on=$eligible on_body=$body on_rc=$rc
+	thp_ram None; thp_off=$eligible
+	echo "$thp_orig" >$thp_ctl
+	if [ "$thp_on" = 1 ] && [ "$thp_off" = 0 ] && grep -q '"huge_pages":"Transparent"' <<<"$on_body" &&
+		[ $on_rc -eq 0 ]; then
+		pass huge-pages-transparent
+	else
+		fail huge-pages-transparent "THPeligible Transparent [$thp_on] None [$thp_off] (want 1 0), rc=$on_rc, $on_body"
+	fi
+else
+	skip huge-pages-transparent "cannot set the THP mode to madvise here ($thp_ctl: [$thp_orig])"
 fi
 
 touch "$TMP/taken"
