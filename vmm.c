@@ -151,6 +151,7 @@ static int vmm_create_boot_timer(struct vmm *v, struct errbuf *e)
 {
 	if (!v->cfg.boot_timer)
 		return 0;
+	metrics_write_boot_timing(true); /* ember's own latencies join the metrics lines */
 	return boot_timer_create(&v->boot_timer, &v->vm.host, v->boot_from_ns,
 				 v->boot_from_cpu_ns, e);
 }
@@ -313,10 +314,12 @@ static int vmm_start_logger(void *opaque, const struct logger_config *l, struct 
 	return 0;
 }
 
-static int vmm_start_metrics(void *opaque, const char *path, struct errbuf *e)
+static int vmm_start_metrics(void *opaque, const char *path, bool emit_id,
+			     const char *properties, struct errbuf *e)
 {
-	(void)opaque;
-	return metrics_open(path, e);
+	struct vmm *v = opaque;
+	struct metrics_options o = { .id = emit_id ? v->cfg.id : NULL, .properties = properties };
+	return metrics_open(path, &o, e);
 }
 
 static const struct api_vmm_ops vmm_api_ops = {
@@ -345,7 +348,8 @@ static void vmm_block_signals(sigset_t *set)
 static int vmm_start_outputs(struct vmm *v, struct errbuf *e)
 {
 	if (vmm_start_logger(v, &v->cfg.logger, e) < 0 ||
-	    (v->cfg.metrics_path && vmm_start_metrics(v, v->cfg.metrics_path, e) < 0))
+	    (v->cfg.metrics_path && vmm_start_metrics(v, v->cfg.metrics_path, v->cfg.metrics_emit_id,
+						      v->cfg.metrics_properties, e) < 0))
 		return -1;
 	v->router.logger_set = v->cfg.logger.path != NULL;
 	v->router.metrics_set = v->cfg.metrics_path != NULL;

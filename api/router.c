@@ -218,16 +218,18 @@ static int put_logger(struct route_call *c)
 
 static int put_metrics(struct route_call *c)
 {
-	const char *path;
-	if (config_json_metrics(c->body, &path, c->e) < 0)
+	struct metrics_update u;
+	if (config_json_metrics(c->body, &u, c->e) < 0)
 		return -1;
+	int r = -1;
 	if (c->r->metrics_set)
-		return errf(c->e, "metrics are already configured (they can be set once)");
-	if (c->r->ops->start_metrics(c->r->vmm, path, c->e) < 0 ||
-	    config_set_metrics_path(c->r->cfg, path, c->e) < 0)
-		return -1;
-	c->r->metrics_set = true;
-	return 0;
+		errf(c->e, "metrics are already configured (they can be set once)");
+	else if (c->r->ops->start_metrics(c->r->vmm, u.path, u.emit_id, u.properties, c->e) == 0 &&
+		 config_set_metrics(c->r->cfg, u.path, u.emit_id, u.properties, c->e) == 0)
+		r = 0;
+	free(u.properties);
+	c->r->metrics_set |= r == 0;
+	return r;
 }
 
 #define PUT_M(x) &metrics.put_api.x##_count, &metrics.put_api.x##_fails

@@ -29,7 +29,8 @@ struct api_vmm_ops {
 			  struct errbuf *e);
 	/* Opens what the new logger or metrics configuration names and starts using it. */
 	int (*start_logger)(void *vmm, const struct logger_config *l, struct errbuf *e);
-	int (*start_metrics)(void *vmm, const char *path, struct errbuf *e);
+	int (*start_metrics)(void *vmm, const char *path, bool emit_id, const char *properties,
+			     struct errbuf *e);
 };
 
 struct api_router {

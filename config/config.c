@@ -29,6 +29,7 @@ void config_free(struct vm_config *cfg)
 		free(cfg->drives[i].path);
 	free(cfg->logger.path);
 	free(cfg->metrics_path);
+	free(cfg->metrics_properties);
 	config_init(cfg);
 	cfg->check_files = check_files;
 }
@@ -196,6 +197,22 @@ int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errb
 	if (!*path)
 		return errf(e, "metrics path is empty");
 	return set_string(&cfg->metrics_path, path, "metrics path", e);
+}
+
+int config_set_metrics(struct vm_config *cfg, const char *path, bool emit_id,
+		       const char *properties, struct errbuf *e)
+{
+	char *props = properties ? strdup(properties) : NULL;
+	if (properties && !props)
+		return errf(e, "metrics properties: out of memory");
+	if (config_set_metrics_path(cfg, path, e) < 0) {
+		free(props);
+		return -1;
+	}
+	free(cfg->metrics_properties);
+	cfg->metrics_properties = props;
+	cfg->metrics_emit_id = emit_id;
+	return 0;
 }
 
 int config_check_id(const char *what, const char *id, struct errbuf *e)

@@ -83,6 +83,9 @@ struct vm_config {
 	struct net_config nets[CONFIG_MAX_DEVICES];
 	struct logger_config logger;
 	char *metrics_path; /* NULL: no metrics */
+	bool metrics_emit_id;     /* each line carries "id" (Firecracker's emit_id) */
+	char *metrics_properties; /* NULL, or the JSON text of an object of strings, written
+				     as each line's "properties" */
 	bool boot_timer;    /* the boot-timer device at LAYOUT_BOOT_TIMER */
 	char id[CONFIG_MAX_ID + 1];
 	/* Kernel, initrd and drive paths are opened when set, as Firecracker does, so a bad
@@ -109,6 +112,9 @@ int config_set_log_path(struct vm_config *cfg, const char *path, struct errbuf *
 /* The whole logger section; l->path (may be NULL, or cfg's own) is copied. */
 int config_set_logger(struct vm_config *cfg, const struct logger_config *l, struct errbuf *e);
 int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errbuf *e);
+/* PUT /metrics: the path, emit_id and the properties' JSON text (NULL: none), together. */
+int config_set_metrics(struct vm_config *cfg, const char *path, bool emit_id,
+		       const char *properties, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
 /* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */
 int config_check_id(const char *what, const char *id, struct errbuf *e);

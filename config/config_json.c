@@ -514,14 +514,35 @@ int config_json_logger(const json_t *body, struct logger_update *u, struct errbu
 	return 0;
 }
 
-static const struct jfield metrics_fields[] = { { "metrics_path", J_STRING, true } };
+static const struct jfield metrics_fields[] = {
+	{ "metrics_path", J_STRING, true },
+	{ "emit_id", J_BOOL, false },
+	{ "properties", J_OBJECT, false },
+};
 
-int config_json_metrics(const json_t *body, const char **path, struct errbuf *e)
+/* Firecracker's properties: a map of strings, written into every line as it is. */
+static int json_metrics_properties(const json_t *props, char **out, struct errbuf *e)
 {
+	const char *key;
+	const json_t *v;
+	json_object_foreach((json_t *)(uintptr_t)props, key, v)
+		if (!json_is_string(v))
+			return errf(e, "metrics.properties.%s: expected a string", key);
+	*out = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	return *out ? 0 : errf(e, "metrics.properties: out of memory");
+}
+
+int config_json_metrics(const json_t *body, struct metrics_update *u, struct errbuf *e)
+{
+	*u = (struct metrics_update){ 0 };
 	if (JCHECK(body, "metrics", metrics_fields, e) < 0 ||
-	    jstr_clean(body, "metrics", "metrics_path", path, e) < 0)
+	    jstr_clean(body, "metrics", "metrics_path", &u->path, e) < 0)
 		return -1;
-	return **path ? 0 : errf(e, "metrics.metrics_path: empty");
+	if (!*u->path)
+		return errf(e, "metrics.metrics_path: empty");
+	u->emit_id = jbool(body, "emit_id", false);
+	const json_t *props = jget(body, "properties");
+	return props ? json_metrics_properties(props, &u->properties, e) : 0;
 }
 
 int config_json_enum(const json_t *body, const char *where, const char *field,
@@ -587,7 +608,7 @@ int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e
 	const json_t *mc = jget(root, "machine-config"), *lg = jget(root, "logger"),
 		     *mt = jget(root, "metrics");
 	struct logger_update lu;
-	const char *mpath;
+	struct metrics_update mu = { 0 };
 	if (JCHECK(root, "", file_fields, e) < 0 ||
 	    config_json_boot_source(cfg, jget(root, "boot-source"), e) < 0 ||
 	    (mc && config_json_machine(cfg, mc, false, e) < 0) ||
@@ -602,10 +623,10 @@ int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e
 		if (config_set_logger(cfg, &l, e) < 0)
 			return -1;
 	}
-	if (mt && (config_json_metrics(mt, &mpath, e) < 0 ||
-		   config_set_metrics_path(cfg, mpath, e) < 0))
-		return -1;
-	return 0;
+	int r = mt && (config_json_metrics(mt, &mu, e) < 0 ||
+		       config_set_metrics(cfg, mu.path, mu.emit_id, mu.properties, e) < 0) ? -1 : 0;
+	free(mu.properties);
+	return r;
 }
 
 /* Config files are small; a bound keeps a wrong path (a disk image) from being slurped. */
@@ -649,6 +670,18 @@ int config_json_load_file(struct vm_config *cfg, const char *path, struct errbuf
 	return r;
 }
 
+/* emit_id and properties only when set, so a plain metrics_path prints as it always did. */
+static json_t *json_dump_metrics(const struct vm_config *cfg)
+{
+	json_t *m = json_pack("{s:s}", "metrics_path", cfg->metrics_path);
+	if (m && cfg->metrics_emit_id)
+		json_object_set_new(m, "emit_id", json_true());
+	if (m && cfg->metrics_properties)
+		json_object_set_new(m, "properties",
+				    json_loads(cfg->metrics_properties, 0, NULL));
+	return m;
+}
+
 json_t *config_json_dump(const struct vm_config *cfg)
 {
 	json_t *boot = json_pack("{s:s}", "kernel_image_path",
@@ -667,7 +700,6 @@ json_t *config_json_dump(const struct vm_config *cfg)
 				 "network-interfaces", nets, "logger",
 				 json_dump_logger(&cfg->logger));
 	if (root && cfg->metrics_path)
-		json_object_set_new(root, "metrics",
-				    json_pack("{s:s}", "metrics_path", cfg->metrics_path));
+		json_object_set_new(root, "metrics", json_dump_metrics(cfg));
 	return root;
 }

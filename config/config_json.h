@@ -53,7 +53,12 @@ struct logger_update {
 int config_json_logger(const json_t *body, struct logger_update *u, struct errbuf *e);
 /* What u changes, applied to l (l->path may then point into the body). */
 void config_json_logger_apply(struct logger_config *l, const struct logger_update *u);
-int config_json_metrics(const json_t *body, const char **path, struct errbuf *e);
+struct metrics_update {
+	const char *path;
+	bool emit_id;
+	char *properties; /* malloc'd compact JSON, keys sorted, or NULL: free it */
+};
+int config_json_metrics(const json_t *body, struct metrics_update *u, struct errbuf *e);
 
 /* One string field, the only one in body: PUT /actions' action_type, PATCH /vm's state. */
 int config_json_enum(const json_t *body, const char *where, const char *field,

@@ -25,42 +25,58 @@
 
 struct metrics metrics;
 
+enum field_kind {
+	FIELD_DELTA, /* F(): the change since the last line */
+	FIELD_VALUE, /* S(): the value as it is */
+	FIELD_AGG,   /* A(): a latency aggregate ember does not measure; no slot */
+	FIELD_EXTRA, /* E(): ember's own value, only with boot timing on */
+};
+
 struct field {
 	const char *name;
-	bool delta; /* F(): the change since the last line; S(): the value as it is */
+	enum field_kind kind;
 };
 
 struct group {
 	const char *name;
-	const struct field *fields; /* one per metric_t slot, in struct order */
+	const struct field *fields; /* F/S/E ones each have a metric_t slot, in struct order */
 	unsigned n;
+	enum metrics_dev_kind devices_after; /* their groups follow this one in the line */
 };
 
-#define FIELD_F_(name) { #name, true },
-#define FIELD_S_(name) { #name, false },
+#define FIELD_F_(name) { #name, FIELD_DELTA },
+#define FIELD_S_(name) { #name, FIELD_VALUE },
+#define FIELD_A_(name) { #name, FIELD_AGG },
+#define FIELD_E_(name) { #name, FIELD_EXTRA },
+#define FIELDS_(list) list(FIELD_F_, FIELD_S_, FIELD_A_, FIELD_E_)
 #define SLOT_(name) +1
+#define SLOTS_(list) list(SLOT_, SLOT_, METRICS_NO_SLOT_, SLOT_)
 
-#define FIXED_FIELDS_(json, member, list) \
-	static const struct field fields_##member[] = { list(FIELD_F_, FIELD_S_) };
+#define FIXED_FIELDS_(json, member, list, devs)                                           \
+	static const struct field fields_##member[] = { FIELDS_(list) };
 METRICS_GROUPS(FIXED_FIELDS_)
-#define FIXED_GROUP_(json, member, list) { json, fields_##member, ARRAY_SIZE(fields_##member) },
+#define FIXED_GROUP_(json, member, list, devs)                                            \
+	{ json, fields_##member, ARRAY_SIZE(fields_##member), devs },
 static const struct group fixed_groups[] = { METRICS_GROUPS(FIXED_GROUP_) };
-#define FIXED_SLOTS_(json, member, list) list(SLOT_, SLOT_)
+#define FIXED_SLOTS_(json, member, list, devs) SLOTS_(list)
 _Static_assert(sizeof(struct metrics) == (0 METRICS_GROUPS(FIXED_SLOTS_)) * sizeof(metric_t),
 	       "struct metrics must be a plain run of metric_t");
 
-static const struct field block_fields[] = { METRICS_BLOCK(FIELD_F_, FIELD_S_) };
-static const struct field net_fields[] = { METRICS_NET(FIELD_F_, FIELD_S_) };
-_Static_assert(sizeof(struct metrics_block) == ARRAY_SIZE(block_fields) * sizeof(metric_t),
+static const struct field block_fields[] = { FIELDS_(METRICS_BLOCK) };
+static const struct field net_fields[] = { FIELDS_(METRICS_NET) };
+_Static_assert(sizeof(struct metrics_block) == (0 SLOTS_(METRICS_BLOCK)) * sizeof(metric_t),
 	       "struct metrics_block must be a plain run of metric_t");
-_Static_assert(sizeof(struct metrics_net) == ARRAY_SIZE(net_fields) * sizeof(metric_t),
+_Static_assert(sizeof(struct metrics_net) == (0 SLOTS_(METRICS_NET)) * sizeof(metric_t),
 	       "struct metrics_net must be a plain run of metric_t");
 
-/* Device kinds in the order their groups are written. */
-enum dev_kind { DEV_BLOCK, DEV_NET, DEV_KINDS };
-static const struct group dev_groups[DEV_KINDS] = {
-	[DEV_BLOCK] = { "block", block_fields, ARRAY_SIZE(block_fields) },
-	[DEV_NET] = { "net", net_fields, ARRAY_SIZE(net_fields) },
+static const struct group dev_groups[METRICS_DEV_KINDS] = {
+	[METRICS_DEV_BLOCK] = { "block", block_fields, ARRAY_SIZE(block_fields), METRICS_DEV_NONE },
+	[METRICS_DEV_NET] = { "net", net_fields, ARRAY_SIZE(net_fields), METRICS_DEV_NONE },
+};
+/* The metric_t slots of a device kind's counters. */
+static const unsigned dev_slots[METRICS_DEV_KINDS] = {
+	[METRICS_DEV_BLOCK] = sizeof(struct metrics_block) / sizeof(metric_t),
+	[METRICS_DEV_NET] = sizeof(struct metrics_net) / sizeof(metric_t),
 };
 
 union dev_counters {
@@ -70,7 +86,7 @@ union dev_counters {
 
 struct dev_group {
 	struct dev_group *next;
-	enum dev_kind kind;
+	enum metrics_dev_kind kind;
 	unsigned refs;
 	union dev_counters live; /* what the device bumps */
 	union dev_counters snap; /* taken by the flush in progress */
@@ -85,6 +101,8 @@ static struct {
 	char *path;
 	struct dev_group *devs; /* in registration order */
 	struct metrics snap, last;
+	char *id, *properties;  /* metrics_options, copied */
+	bool boot_timing;       /* E() fields written */
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
 /* Where counts go when a group could not be allocated. */
@@ -117,12 +135,34 @@ static int open_locked(const char *path, struct errbuf *e)
 	return 0;
 }
 
-int metrics_open(const char *path, struct errbuf *e)
+static void close_locked(void);
+
+static int keep_options(const struct metrics_options *o, struct errbuf *e)
+{
+	sink.id = o && o->id ? strdup(o->id) : NULL;
+	sink.properties = o && o->properties ? strdup(o->properties) : NULL;
+	if ((o && o->id && !sink.id) || (o && o->properties && !sink.properties))
+		return errf(e, "metrics: out of memory");
+	return 0;
+}
+
+int metrics_open(const char *path, const struct metrics_options *o, struct errbuf *e)
 {
 	pthread_mutex_lock(&sink.lock);
 	int ret = sink.fd >= 0 ? errf(e, "metrics are already configured") : open_locked(path, e);
+	if (ret == 0 && keep_options(o, e) < 0) {
+		close_locked();
+		ret = -1;
+	}
 	pthread_mutex_unlock(&sink.lock);
 	return ret;
+}
+
+void metrics_write_boot_timing(bool on)
+{
+	pthread_mutex_lock(&sink.lock);
+	sink.boot_timing = on;
+	pthread_mutex_unlock(&sink.lock);
 }
 
 bool metrics_configured(void)
@@ -139,7 +179,9 @@ static void close_locked(void)
 		close(sink.fd);
 	sink.fd = -1;
 	free(sink.path);
-	sink.path = NULL;
+	free(sink.id);
+	free(sink.properties);
+	sink.path = sink.id = sink.properties = NULL;
 }
 
 void metrics_close(void)
@@ -167,7 +209,7 @@ static void take_snapshots(void)
 {
 	load(slots(&sink.snap), slots(&metrics), sizeof(metrics) / sizeof(metric_t));
 	for (struct dev_group *g = sink.devs; g; g = g->next)
-		load(slots(&g->snap), slots(&g->live), dev_groups[g->kind].n);
+		load(slots(&g->snap), slots(&g->live), dev_slots[g->kind]);
 }
 
 static void commit_snapshots(void)
@@ -184,9 +226,9 @@ static bool id_char_ok(char c)
 	       c == '_' || c == '-';
 }
 
-/* ,"<name>[_<id>]":{"field":N,...} */
-static void put_group(FILE *f, const struct group *gr, const char *id, const metric_t *now,
-		      const metric_t *last)
+/* ,"<name>[_<id>]":{"field":N,...}; returns the metric_t slots it read. */
+static unsigned put_group(FILE *f, const struct group *gr, const char *id, const metric_t *now,
+			  const metric_t *last)
 {
 	fprintf(f, ",\"%s", gr->name);
 	if (id) {
@@ -195,14 +237,27 @@ static void put_group(FILE *f, const struct group *gr, const char *id, const met
 			fputc(id_char_ok(*c) ? *c : '_', f);
 	}
 	fputs("\":{", f);
-	for (unsigned i = 0; i < gr->n; i++)
-		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", gr->fields[i].name,
-			gr->fields[i].delta ? now[i] - last[i] : now[i]);
+	unsigned slot = 0;
+	const char *sep = "";
+	for (unsigned i = 0; i < gr->n; i++) {
+		const struct field *fd = &gr->fields[i];
+		if (fd->kind == FIELD_AGG) {
+			fprintf(f, "%s\"%s\":{\"min_us\":0,\"max_us\":0,\"sum_us\":0}", sep, fd->name);
+		} else {
+			uint64_t v = fd->kind == FIELD_DELTA ? now[slot] - last[slot] : now[slot];
+			slot++;
+			if (fd->kind == FIELD_EXTRA && !sink.boot_timing)
+				continue;
+			fprintf(f, "%s\"%s\":%" PRIu64, sep, fd->name, v);
+		}
+		sep = ",";
+	}
 	fputc('}', f);
+	return slot;
 }
 
 /* Each device of a kind, then the kind's sum: sums of deltas are deltas of sums. */
-static void put_devices(FILE *f, enum dev_kind kind)
+static void put_devices(FILE *f, enum metrics_dev_kind kind)
 {
 	const struct group *gr = &dev_groups[kind];
 	union dev_counters sum_now, sum_last;
@@ -212,8 +267,8 @@ static void put_devices(FILE *f, enum dev_kind kind)
 		if (g->kind != kind)
 			continue;
 		put_group(f, gr, g->id, slots(&g->snap), slots(&g->last));
-		add(slots(&sum_now), slots(&g->snap), gr->n);
-		add(slots(&sum_last), slots(&g->last), gr->n);
+		add(slots(&sum_now), slots(&g->snap), dev_slots[kind]);
+		add(slots(&sum_last), slots(&g->last), dev_slots[kind]);
 	}
 	put_group(f, gr, NULL, slots(&sum_now), slots(&sum_last));
 }
@@ -228,14 +283,18 @@ static uint64_t utc_ms(void)
 static void put_line(FILE *f)
 {
 	fprintf(f, "{\"utc_timestamp_ms\":%" PRIu64, utc_ms());
+	if (sink.id) /* [A-Za-z0-9_-] (config_check_id): nothing to escape */
+		fprintf(f, ",\"id\":\"%s\"", sink.id);
+	if (sink.properties)
+		fprintf(f, ",\"properties\":%s", sink.properties);
 	const metric_t *now = slots(&sink.snap), *last = slots(&sink.last);
 	for (size_t i = 0; i < ARRAY_SIZE(fixed_groups); i++) {
-		put_group(f, &fixed_groups[i], NULL, now, last);
-		now += fixed_groups[i].n;
-		last += fixed_groups[i].n;
+		unsigned n = put_group(f, &fixed_groups[i], NULL, now, last);
+		now += n;
+		last += n;
+		if (fixed_groups[i].devices_after != METRICS_DEV_NONE)
+			put_devices(f, fixed_groups[i].devices_after);
 	}
-	for (unsigned k = 0; k < DEV_KINDS; k++)
-		put_devices(f, (enum dev_kind)k);
 	fputs("}\n", f);
 }
 
@@ -291,8 +350,7 @@ void metrics_flush_fault(void)
 	if (fd < 0)
 		return;
 	char line[128];
-	uint64_t faults = __atomic_load_n(&metrics.seccomp.num_faults, __ATOMIC_RELAXED) -
-			  sink.last.seccomp.num_faults;
+	uint64_t faults = __atomic_load_n(&metrics.seccomp.num_faults, __ATOMIC_RELAXED);
 	int n = snprintf(line, sizeof(line),
 			 "{\"utc_timestamp_ms\":%" PRIu64 ",\"seccomp\":{\"num_faults\":%" PRIu64 "}}\n",
 			 utc_ms(), faults);
@@ -302,7 +360,7 @@ void metrics_flush_fault(void)
 
 /* ---------------------------------------------------------------- device groups */
 
-static union dev_counters *dev_register(enum dev_kind kind, const char *id)
+static union dev_counters *dev_register(enum metrics_dev_kind kind, const char *id)
 {
 	pthread_mutex_lock(&sink.lock);
 	struct dev_group **link = &sink.devs, *g;
@@ -343,7 +401,7 @@ static void dev_unregister(const void *live)
 
 struct metrics_block *metrics_block_register(const char *drive_id)
 {
-	return &dev_register(DEV_BLOCK, drive_id)->block;
+	return &dev_register(METRICS_DEV_BLOCK, drive_id)->block;
 }
 
 void metrics_block_unregister(struct metrics_block *m)
@@ -354,7 +412,7 @@ void metrics_block_unregister(struct metrics_block *m)
 
 struct metrics_net *metrics_net_register(const char *iface_id)
 {
-	return &dev_register(DEV_NET, iface_id)->net;
+	return &dev_register(METRICS_DEV_NET, iface_id)->net;
 }
 
 void metrics_net_unregister(struct metrics_net *m)
@@ -376,5 +434,6 @@ void metrics_reset_for_test(void)
 	memset(&sink.snap, 0, sizeof(sink.snap));
 	memset(&sink.last, 0, sizeof(sink.last));
 	memset(&discard, 0, sizeof(discard));
+	sink.boot_timing = false;
 	pthread_mutex_unlock(&sink.lock);
 }

@@ -67,9 +67,10 @@ static int fz_logger(void *v, const struct logger_config *l, struct errbuf *e)
 	return 0; /* the real one opens a file: not in a fuzzer */
 }
 
-static int fz_metrics(void *v, const char *path, struct errbuf *e)
+static int fz_metrics(void *v, const char *path, bool emit_id, const char *properties,
+			struct errbuf *e)
 {
-	(void)v, (void)path, (void)e;
+	(void)v, (void)path, (void)emit_id, (void)properties, (void)e;
 	return 0;
 }
 

@@ -67,7 +67,7 @@ api PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"i
 want put-boot-source 204
 api PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/disk0\", \"is_root_device\": false}"
 want put-drive 204
-api PUT /metrics "{\"metrics_path\": \"$TMP/metrics.json\"}"
+api PUT /metrics "{\"metrics_path\": \"$TMP/metrics.json\", \"emit_id\": true, \"properties\": {\"bundle_id\": \"fn-abc\", \"customer_id\": \"1234\"}}"
 want put-metrics 204
 api PUT /logger "{\"log_path\": \"$TMP/log\", \"level\": \"Info\", \"show_level\": true}"
 want put-logger 204
@@ -114,11 +114,18 @@ if python3 - "$TMP/metrics.json" <<'EOF'
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 assert len(lines) >= 2, "want a line at InstanceStart and one at FlushMetrics, got %d" % len(lines)
+# Firecracker's schema: every group (devices ember lacks too), no other top-level key;
+# emit_id and properties as its docs/metrics.md shows them.
+groups = ("api_server balloon block deprecated_api get_api_requests i8042 uart latencies_us "
+          "logger mmds net patch_api_requests put_api_requests seccomp vcpu vmm signals vsock "
+          "entropy pmem interrupts memory_hotplug").split()
 for l in lines:
     m = json.loads(l)
-    for g in ("utc_timestamp_ms", "api_server", "block", "block_data", "vcpu", "latencies_us",
-              "put_api_requests", "uart"):
-        assert g in m, "group %s missing" % g
+    want = ["utc_timestamp_ms", "id", "properties"] + groups + ["block_data"]
+    assert sorted(m) == sorted(want), "keys %s, want %s" % (sorted(m), sorted(want))
+    assert m["id"] == "api_flow", m["id"]
+    assert m["properties"] == {"bundle_id": "fn-abc", "customer_id": "1234"}, m["properties"]
+    assert m["block"]["read_agg"] == {"min_us": 0, "max_us": 0, "sum_us": 0}, m["block"]
 last = json.loads(lines[-1])
 assert last["patch_api_requests"]["drive_count"] == 4, last["patch_api_requests"]
 assert last["patch_api_requests"]["drive_fails"] == 2, last["patch_api_requests"]

@@ -289,10 +289,21 @@ Test(config_json, logger_metrics_and_enums)
 	cr_assert_eq(config_json_logger(j, &lu, &e), -1);
 	assert_msg_has(e, "logger.level: 'Loud'");
 	json_decref(j);
-	const char *path;
+	struct metrics_update mu;
 	j = J("{}");
-	cr_assert_eq(config_json_metrics(j, &path, &e), -1);
+	cr_assert_eq(config_json_metrics(j, &mu, &e), -1);
 	assert_msg_has(e, "metrics_path: missing");
+	json_decref(j);
+	/* Firecracker's emit_id and properties: a map of strings, printed sorted, compact. */
+	j = J("{\"metrics_path\":\"/m\",\"emit_id\":true,\"properties\":{\"b\":\"2\",\"a\":\"1\"}}");
+	cr_assert_eq(config_json_metrics(j, &mu, &e), 0, "%s", e.msg);
+	cr_assert(mu.emit_id);
+	cr_assert_str_eq(mu.properties, "{\"a\":\"1\",\"b\":\"2\"}");
+	free(mu.properties);
+	json_decref(j);
+	j = J("{\"metrics_path\":\"/m\",\"properties\":{\"a\":1}}");
+	cr_assert_eq(config_json_metrics(j, &mu, &e), -1);
+	assert_msg_has(e, "metrics.properties.a: expected a string");
 	json_decref(j);
 	static const char *const names[] = { "A", "B", NULL };
 	int v = -1;

@@ -37,27 +37,142 @@ static void teardown(void)
 
 TestSuite(metrics, .init = setup, .fini = teardown);
 
-/* Firecracker's field names (src/vmm/src/devices/virtio/{block/virtio,net}/metrics.rs). */
-static const char *const block_fields[] = {
-	"activate_fails", "cfg_fails", "no_avail_buffer", "event_fails", "execute_fails",
-	"invalid_reqs_count", "flush_count", "queue_event_count", "rate_limiter_event_count",
-	"update_count", "update_fails", "read_bytes", "write_bytes", "read_count", "write_count",
-	"rate_limiter_throttled_events", "io_engine_throttled_events", "remaining_reqs_count",
+/*
+ * Firecracker's metrics schema, as its own integration tests validate a line
+ * (tests/host_tools/fcmetrics.py at 1.17.0-dev, 81b38b9, x86_64): every group is
+ * required, every field of a group is required, and nothing else is allowed
+ * (additionalProperties false), except the optional top-level "id" and "properties".
+ * "name{}" is a latency aggregate {min_us, max_us, sum_us}. Written out here from that
+ * file, not from lib/metrics.h, so that the two are checked against each other.
+ */
+static const char *const fc_schema[] = {
+	"api_server: process_startup_time_us process_startup_time_cpu_us",
+	"balloon: activate_fails inflate_count stats_updates_count stats_update_fails "
+	"deflate_count event_fails free_page_report_count free_page_report_freed "
+	"free_page_report_fails free_page_hint_count free_page_hint_freed free_page_hint_fails",
+	"block: activate_fails cfg_fails no_avail_buffer event_fails execute_fails "
+	"invalid_reqs_count flush_count queue_event_count rate_limiter_event_count update_count "
+	"update_fails read_bytes write_bytes read_count write_count rate_limiter_throttled_events "
+	"io_engine_throttled_events remaining_reqs_count read_agg{} write_agg{}",
+	"deprecated_api: deprecated_http_api_calls",
+	"get_api_requests: instance_info_count machine_cfg_count mmds_count vmm_version_count "
+	"hotplug_memory_count",
+	"i8042: error_count missed_read_count missed_write_count read_count reset_count write_count",
+	"latencies_us: full_create_snapshot diff_create_snapshot load_snapshot pause_vm resume_vm "
+	"vmm_full_create_snapshot vmm_diff_create_snapshot vmm_load_snapshot vmm_pause_vm "
+	"vmm_resume_vm",
+	"logger: missed_metrics_count metrics_fails missed_log_count rate_limited_log_count",
+	"mmds: rx_accepted rx_accepted_err rx_accepted_unusual rx_bad_eth rx_invalid_token "
+	"rx_no_token rx_count tx_bytes tx_count tx_errors tx_frames connections_created "
+	"connections_destroyed",
+	"net: activate_fails cfg_fails no_rx_avail_buffer no_tx_avail_buffer event_fails "
+	"rx_queue_event_count rx_event_rate_limiter_count rx_rate_limiter_throttled "
+	"rx_tap_event_count rx_bytes_count rx_packets_count rx_fails rx_count tap_read_fails "
+	"tap_write_fails tx_bytes_count tx_malformed_frames tx_fails tx_count tx_packets_count "
+	"tx_queue_event_count tx_rate_limiter_event_count tx_rate_limiter_throttled "
+	"tx_spoofed_mac_count tx_remaining_reqs_count tap_write_agg{}",
+	"patch_api_requests: drive_count drive_fails network_count network_fails machine_cfg_count "
+	"machine_cfg_fails mmds_count mmds_fails hotplug_memory_count hotplug_memory_fails "
+	"pmem_count pmem_fails",
+	"put_api_requests: actions_count actions_fails boot_source_count boot_source_fails "
+	"drive_count drive_fails logger_count logger_fails machine_cfg_count machine_cfg_fails "
+	"cpu_cfg_count cpu_cfg_fails metrics_count metrics_fails network_count network_fails "
+	"mmds_count mmds_fails vsock_count vsock_fails pmem_count pmem_fails serial_count "
+	"serial_fails hotplug_memory_count hotplug_memory_fails",
+	"seccomp: num_faults",
+	"vcpu: exit_io_in exit_io_out exit_mmio_read exit_mmio_write failures kvmclock_ctrl_fails "
+	"exit_io_in_agg{} exit_io_out_agg{} exit_mmio_read_agg{} exit_mmio_write_agg{}",
+	"vmm: panic_count",
+	"uart: error_count flush_count missed_read_count missed_write_count read_count write_count "
+	"rate_limiter_dropped_bytes",
+	"signals: sigbus sigsegv sigxfsz sigxcpu sigpipe sighup sigill",
+	"vsock: activate_fails cfg_fails rx_queue_event_fails tx_queue_event_fails "
+	"ev_queue_event_fails muxer_event_fails conn_event_fails rx_queue_event_count "
+	"tx_queue_event_count rx_bytes_count tx_bytes_count rx_packets_count tx_packets_count "
+	"conns_added conns_killed conns_removed killq_resync tx_flush_fails tx_write_fails "
+	"rx_read_fails",
+	"entropy: activate_fails entropy_event_fails entropy_event_count entropy_bytes "
+	"host_rng_fails entropy_rate_limiter_throttled rate_limiter_event_count",
+	"pmem: activate_fails cfg_fails event_fails queue_event_count "
+	"rate_limiter_throttled_events rate_limiter_event_count",
+	"interrupts: triggers config_updates",
+	"memory_hotplug: activate_fails queue_event_fails queue_event_count plug_count plug_bytes "
+	"plug_fails plug_agg{} unplug_count unplug_bytes unplug_fails unplug_discard_fails "
+	"unplug_agg{} state_count state_fails state_agg{} unplug_all_count unplug_all_fails "
+	"unplug_all_agg{}",
 };
-static const char *const net_fields[] = {
-	"activate_fails", "cfg_fails", "mac_address_updates", "no_rx_avail_buffer",
-	"no_tx_avail_buffer", "event_fails", "rx_queue_event_count",
-	"rx_event_rate_limiter_count", "rx_partial_writes", "rx_rate_limiter_throttled",
-	"rx_tap_event_count", "rx_bytes_count", "rx_packets_count", "rx_fails", "rx_count",
-	"tap_read_fails", "tap_write_fails", "tx_bytes_count", "tx_malformed_frames", "tx_fails",
-	"tx_count", "tx_packets_count", "tx_partial_reads", "tx_queue_event_count",
-	"tx_rate_limiter_event_count", "tx_rate_limiter_throttled", "tx_spoofed_mac_count",
-	"tx_remaining_reqs_count",
-};
-static const char *const fixed_groups[] = {
-	"api_server", "get_api_requests", "put_api_requests", "patch_api_requests", "i8042",
-	"latencies_us", "logger", "seccomp", "vcpu", "vmm", "uart", "signals",
-};
+
+/* The schema's line for a group ("block_x" is checked as "block"), or NULL. */
+static const char *schema_of(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fc_schema); i++) {
+		size_t n = strcspn(fc_schema[i], ":");
+		if (strncmp(key, fc_schema[i], n) == 0 &&
+		    (key[n] == '\0' || (key[n] == '_' && (n == 5 || n == 3) &&
+					(!strncmp(key, "block", 5) || !strncmp(key, "net", 3)))))
+			return fc_schema[i] + n + 1;
+	}
+	return NULL;
+}
+
+/* The group holds exactly the schema's fields: numbers, and aggregates of three. */
+static void assert_group_matches(const char *key, json_t *g, const char *fields)
+{
+	char buf[2048], *save = NULL;
+	size_t want = 0;
+	snprintf(buf, sizeof(buf), "%s", fields);
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save), want++) {
+		size_t n = strlen(w);
+		bool agg = n > 2 && strcmp(w + n - 2, "{}") == 0;
+		if (agg)
+			w[n - 2] = '\0';
+		json_t *v = json_object_get(g, w);
+		cr_assert_not_null(v, "%s: required field %s missing", key, w);
+		if (!agg) {
+			cr_assert(json_is_integer(v), "%s.%s: not a number", key, w);
+			continue;
+		}
+		cr_assert(json_is_object(v) && json_object_size(v) == 3, "%s.%s: not an aggregate", key, w);
+		cr_assert(json_is_integer(json_object_get(v, "min_us")) &&
+			  json_is_integer(json_object_get(v, "max_us")) &&
+			  json_is_integer(json_object_get(v, "sum_us")), "%s.%s: min/max/sum_us", key, w);
+	}
+	cr_assert_eq(json_object_size(g), want, "%s: %zu fields, the schema has %zu (no others allowed)",
+		     key, json_object_size(g), want);
+}
+
+/* What fcmetrics.py's jsonschema.validate asks of a line. */
+static void assert_line_matches_schema(json_t *line)
+{
+	cr_assert(json_is_integer(json_object_get(line, "utc_timestamp_ms")));
+	for (size_t i = 0; i < ARRAY_SIZE(fc_schema); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(fc_schema[i], ":"), fc_schema[i]);
+		cr_assert_not_null(json_object_get(line, name), "required group %s missing", name);
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(line, key, v) {
+		if (strcmp(key, "utc_timestamp_ms") == 0)
+			continue;
+		if (strcmp(key, "id") == 0) {
+			cr_assert(json_is_string(v), "id: not a string");
+			continue;
+		}
+		if (strcmp(key, "properties") == 0) {
+			const char *pk;
+			json_t *pv;
+			cr_assert(json_is_object(v));
+			json_object_foreach(v, pk, pv)
+				cr_assert(json_is_string(pv), "properties.%s: not a string", pk);
+			continue;
+		}
+		const char *fields = schema_of(key);
+		cr_assert_not_null(fields, "%s: not in the schema (no others allowed)", key);
+		cr_assert(json_is_object(v), "%s: not an object", key);
+		assert_group_matches(key, v, fields);
+	}
+}
 
 /* Everything the file holds. */
 static char *slurp(const char *p)
@@ -124,17 +239,17 @@ static long long field(json_t *line, const char *grp, const char *name)
 static void open_metrics(void)
 {
 	struct errbuf e = { "" };
-	cr_assert_eq(metrics_open(path, &e), 0, "%s", e.msg);
+	cr_assert_eq(metrics_open(path, NULL, &e), 0, "%s", e.msg);
 	cr_assert(metrics_configured());
 }
 
-static void assert_fields(json_t *line, const char *grp, const char *const *names, size_t n)
+/* Every field of the group is 0 (aggregates included). */
+static void assert_zero(json_t *line, const char *grp)
 {
-	json_t *g = group(line, grp);
-	cr_assert_eq(json_object_size(g), n, "%s has %zu fields, want %zu", grp,
-		     json_object_size(g), n);
-	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(field(line, grp, names[i]), 0, "%s.%s", grp, names[i]);
+	const char *key;
+	json_t *v;
+	json_object_foreach(group(line, grp), key, v)
+		cr_assert(json_is_object(v) || json_integer_value(v) == 0, "%s.%s", grp, key);
 }
 
 Test(metrics, one_json_line_with_every_group)
@@ -149,21 +264,61 @@ Test(metrics, one_json_line_with_every_group)
 	cr_assert(json_is_integer(stamp));
 	cr_assert(llabs(json_integer_value(stamp) - now_ms) < 10000, "utc_timestamp_ms %lld, now %lld",
 		  json_integer_value(stamp), now_ms);
-	for (size_t i = 0; i < ARRAY_SIZE(fixed_groups); i++)
-		group(line, fixed_groups[i]);
+	assert_line_matches_schema(line);
 	cr_assert_eq(field(line, "api_server", "process_startup_time_us"), 0);
 	cr_assert_eq(field(line, "signals", "sigbus"), 0);
-	/* No devices: the sums are there, all zero, as in Firecracker. */
-	assert_fields(line, "block", block_fields, ARRAY_SIZE(block_fields));
-	assert_fields(line, "net", net_fields, ARRAY_SIZE(net_fields));
-	cr_assert_eq(json_object_size(line), 1 + ARRAY_SIZE(fixed_groups) + 2,
+	/* No devices: the sums are there, all zero, as in Firecracker; so are the groups
+	   of the devices ember never has. */
+	assert_zero(line, "block");
+	assert_zero(line, "net");
+	assert_zero(line, "balloon");
+	assert_zero(line, "vsock");
+	cr_assert_eq(json_object_size(line), 1 + ARRAY_SIZE(fc_schema),
 		     "unexpected members in the line");
+	json_decref(line);
+}
+
+/* A line with devices, emit_id and properties still passes Firecracker's schema check. */
+Test(metrics, a_line_with_devices_id_and_properties_matches_firecrackers_schema)
+{
+	struct errbuf e = { "" };
+	struct metrics_options o = { .id = "vm-7", .properties = "{\"bundle_id\":\"fn-abc\"}" };
+	cr_assert_eq(metrics_open(path, &o, &e), 0, "%s", e.msg);
+	struct metrics_block *d = metrics_block_register("rootfs");
+	struct metrics_net *n = metrics_net_register("eth0");
+	METRIC_ADD(d->read_bytes, 4096);
+	json_t *line = flush_and_parse();
+	assert_line_matches_schema(line);
+	cr_assert_str_eq(json_string_value(json_object_get(line, "id")), "vm-7");
+	cr_assert_str_eq(json_string_value(json_object_get(group(line, "properties"), "bundle_id")),
+			 "fn-abc");
+	cr_assert_eq(field(line, "block_rootfs", "read_bytes"), 4096);
+	cr_assert_eq(json_object_size(line), 1 + 2 + ARRAY_SIZE(fc_schema) + 2);
+	json_decref(line);
+	metrics_block_unregister(d);
+	metrics_net_unregister(n);
+}
+
+/* ember's own latencies are written only with its boot timer on (no Firecracker client
+   turns that on, so theirs stay schema-exact). */
+Test(metrics, boot_timing_only_with_the_boot_timer)
+{
+	open_metrics();
+	METRIC_STORE(metrics.latencies_us.boot_us, 1234);
+	json_t *line = flush_and_parse();
+	cr_assert_null(json_object_get(group(line, "latencies_us"), "boot_us"));
+	json_decref(line);
+	metrics_write_boot_timing(true);
+	line = flush_and_parse();
+	cr_assert_eq(field(line, "latencies_us", "boot_us"), 1234);
+	cr_assert_eq(field(line, "latencies_us", "vmm_start_us"), 0);
 	json_decref(line);
 }
 
 Test(metrics, counters_are_deltas_stored_values_stay)
 {
 	open_metrics();
+	metrics_write_boot_timing(true); /* boot_us, as with --boot-timer */
 	METRIC_ADD(metrics.i8042.read_count, 3);
 	METRIC_INC(metrics.vcpu.exit_io_out);
 	METRIC_STORE(metrics.latencies_us.boot_us, 1234);
@@ -200,10 +355,8 @@ Test(metrics, device_groups_and_their_sums)
 	METRIC_ADD(eth->tx_packets_count, 7);
 
 	json_t *line = flush_and_parse();
-	cr_assert_eq(json_object_size(line), 1 + ARRAY_SIZE(fixed_groups) + 2 + 3);
-	cr_assert_eq(json_object_size(group(line, "block_rootfs")), ARRAY_SIZE(block_fields));
-	cr_assert_eq(json_object_size(group(line, "block_data-1")), ARRAY_SIZE(block_fields));
-	cr_assert_eq(json_object_size(group(line, "net_eth0")), ARRAY_SIZE(net_fields));
+	cr_assert_eq(json_object_size(line), 1 + ARRAY_SIZE(fc_schema) + 3);
+	assert_line_matches_schema(line);
 	cr_assert_eq(field(line, "block_rootfs", "read_bytes"), 100);
 	cr_assert_eq(field(line, "block_data-1", "read_bytes"), 23);
 	cr_assert_eq(field(line, "block_rootfs", "flush_count"), 0);
@@ -237,7 +390,7 @@ Test(metrics, device_groups_and_their_sums)
 	line = flush_and_parse();
 	cr_assert_null(json_object_get(line, "block_rootfs"));
 	cr_assert_null(json_object_get(line, "net_eth0"));
-	assert_fields(line, "block", block_fields, ARRAY_SIZE(block_fields));
+	assert_zero(line, "block");
 	json_decref(line);
 }
 
@@ -268,7 +421,7 @@ Test(metrics, a_net_group_is_not_a_block_group)
 	METRIC_INC(n->rx_count);
 	json_t *line = flush_and_parse();
 	cr_assert_eq(field(line, "net_x", "rx_count"), 1);
-	cr_assert_eq(json_object_size(group(line, "block_x")), ARRAY_SIZE(block_fields));
+	assert_line_matches_schema(line);
 	json_decref(line);
 }
 
@@ -349,7 +502,7 @@ Test(metrics, second_open_refused)
 	char other[160];
 	snprintf(other, sizeof(other), "%s/other", dir);
 	struct errbuf e = { "" };
-	cr_assert_eq(metrics_open(other, &e), -1);
+	cr_assert_eq(metrics_open(other, NULL, &e), -1);
 	cr_assert_str_eq(e.msg, "metrics are already configured");
 	cr_assert_eq(access(other, F_OK), -1, "the second path was created");
 	/* The first file still works. */
@@ -359,7 +512,7 @@ Test(metrics, second_open_refused)
 Test(metrics, directory_refused)
 {
 	struct errbuf e = { "" };
-	cr_assert_eq(metrics_open(dir, &e), -1);
+	cr_assert_eq(metrics_open(dir, NULL, &e), -1);
 	assert_msg_has(e, dir);
 	cr_assert_null(strchr(e.msg, '\n'));
 	cr_assert_not(metrics_configured());
@@ -370,7 +523,7 @@ Test(metrics, missing_directory_refused)
 	char p[160];
 	snprintf(p, sizeof(p), "%s/no/such/file", dir);
 	struct errbuf e = { "" };
-	cr_assert_eq(metrics_open(p, &e), -1);
+	cr_assert_eq(metrics_open(p, NULL, &e), -1);
 	char want[256];
 	snprintf(want, sizeof(want), "metrics file %s: No such file or directory", p);
 	cr_assert_str_eq(e.msg, want);
@@ -379,7 +532,7 @@ Test(metrics, missing_directory_refused)
 Test(metrics, device_file_refused)
 {
 	struct errbuf e = { "" };
-	cr_assert_eq(metrics_open("/dev/null", &e), -1);
+	cr_assert_eq(metrics_open("/dev/null", NULL, &e), -1);
 	cr_assert_str_eq(e.msg, "metrics file /dev/null: not a regular file or FIFO");
 	cr_assert_not(metrics_configured());
 }

@@ -92,9 +92,10 @@ static int fake_logger(void *v, const struct logger_config *l, struct errbuf *e)
 	return 0;
 }
 
-static int fake_metrics(void *v, const char *path, struct errbuf *e)
+static int fake_metrics(void *v, const char *path, bool emit_id, const char *properties,
+			struct errbuf *e)
 {
-	(void)v, (void)path, (void)e;
+	(void)v, (void)path, (void)emit_id, (void)properties, (void)e;
 	fake.metrics_opened++;
 	return 0;
 }

@@ -225,7 +225,7 @@ Test(seccomp, the_handler_writes_a_last_metrics_line)
 	if (pid == 0) {
 		struct errbuf e = { "" };
 		log_init(STDERR_FILENO, LOG_OFF, "unit");
-		if (metrics_open(metrics_path, &e) < 0 || metrics_flush(&e) < 0 ||
+		if (metrics_open(metrics_path, NULL, &e) < 0 || metrics_flush(&e) < 0 ||
 		    seccomp_prepare(true, &e) < 0 || seccomp_lock_thread(SECCOMP_VCPU, &e) < 0)
 			_exit(97);
 		socket(AF_UNIX, SOCK_STREAM, 0);

@@ -90,7 +90,7 @@ static void setup(void)
 	snprintf(metrics_path, sizeof(metrics_path), "%s/metrics", dir);
 	make_file(file_a, 64 * KIB, 'A');
 	make_file(file_b, 128 * KIB, 'B');
-	cr_assert_eq(metrics_open(metrics_path, &e), 0, "%s", e.msg);
+	cr_assert_eq(metrics_open(metrics_path, NULL, &e), 0, "%s", e.msg);
 }
 
 static void teardown(void)
