@@ -157,8 +157,9 @@ int config_set_machine(struct vm_config *cfg, const struct machine_config *m, st
 		return -1;
 	if (m->smt)
 		return errf(e, "smt: ember exposes one thread per core; only false is supported");
-	if (m->huge_pages == HUGE_PAGES_2M && m->mem_mib % 2)
-		return errf(e, "mem_size_mib: %llu is not a multiple of 2, as 2 MiB huge pages need",
+	/* Firecracker's rule for both: whole 2 MiB pages (HugePageConfig::is_valid_mem_size). */
+	if (m->huge_pages != HUGE_PAGES_NONE && m->mem_mib % 2)
+		return errf(e, "mem_size_mib: %llu is not a multiple of 2, as huge pages need",
 			    (unsigned long long)m->mem_mib);
 	cfg->machine = *m;
 	return 0;

@@ -150,11 +150,14 @@ Test(config_json, machine_config_put_and_patch)
 	refused(machine_put, NULL, "{\"vcpu_count\":\"2\",\"mem_size_mib\":128}", "expected an integer");
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":true}", "smt");
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"huge_pages\":\"1G\"}",
-		"huge_pages: '1G' is not one of None, 2M");
+		"huge_pages: '1G' is not one of None, 2M, Transparent");
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"cpu_template\":\"T2\"}",
 		"unknown field 'cpu_template'");
 	refused(machine_patch, NULL, "{}", "nothing to change");
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":65,\"huge_pages\":\"2M\"}",
+		"mem_size_mib: 65 is not a multiple of 2");
+	refused(machine_put, NULL,
+		"{\"vcpu_count\":1,\"mem_size_mib\":65,\"huge_pages\":\"Transparent\"}",
 		"mem_size_mib: 65 is not a multiple of 2");
 	refused(machine_patch, NULL, "{\"track_dirty_pages\":1}", "expected a boolean");
 }
