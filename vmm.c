@@ -488,6 +488,26 @@ static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
 	return vm_run(&v->vm, e);
 }
 
+/*
+ * The error that ends ember also goes to the log file, when there is one: an
+ * orchestrator reads the log, not ember's stderr (Firecracker logs its start-up errors).
+ * That is the file in use, or the one the flags named before the refusal, unless a jail
+ * was asked for: its paths are inside the jail, which may not exist.
+ */
+static void vmm_log_error_too(struct vmm *v, const char *msg)
+{
+	const struct logger_config *l = &v->cfg.logger;
+	if (log_writes_to_stderr()) {
+		struct errbuf le = { "" };
+		int fd = l->path && !v->opts.jail.enabled ? vmm_open_output("log file", l->path, &le)
+							  : -1;
+		if (fd < 0)
+			return;
+		log_configure(fd, l->level, l->show_level, l->show_origin);
+	}
+	log_error("%s", msg);
+}
+
 _Static_assert(JAIL_MAX_FILES >= 2 + CONFIG_MAX_DEVICES, "kernel, initrd and every drive");
 _Static_assert(JAIL_MAX_ID == CONFIG_MAX_ID, "a jailed id is any id of the right characters");
 
@@ -539,8 +559,10 @@ int main(int argc, char **argv)
 	}
 	if (status < 0) /* vm_run could not start the vCPUs */
 		status = EXIT_FAILURE_GENERIC;
-	if (status != EXIT_OK && e.msg[0])
+	if (status != EXIT_OK && e.msg[0]) {
 		fprintf(stderr, "ember: %s\n", e.msg);
+		vmm_log_error_too(v, e.msg);
+	}
 	struct errbuf me = { "" };
 	if (metrics_flush(&me) < 0)
 		log_warn("metrics: %s", me.msg);

@@ -12,6 +12,20 @@ expect mem-too-small 153 'memory size 8 MiB is out of range' --kernel "$GUEST" -
 expect stray-argument 153 "unexpected argument 'hello'" --kernel "$GUEST" hello
 expect bad-level 153 "log level 'Loud'" --kernel "$GUEST" --level Loud
 
+# A start-up error goes to --log-path too, not only to stderr (an orchestrator reads the log).
+logged() { # NAME STATUS PATTERN ARGS...: as expect, and the log file has the line too
+	local name=$1 want=$2 pattern=$3 log=$TMP/start-$1.log
+	shift 3
+	expect "$name" "$want" "$pattern" --log-path "$log" "$@"
+	grep -qE -e "^[0-9-]+T[0-9:.]+Z \\[anonymous-instance:main\\] .*$pattern" "$log" 2>/dev/null &&
+		pass "$name-in-log" || fail "$name-in-log" "log file: [$(cat "$log" 2>/dev/null)]"
+}
+logged flags-error-logged 153 "kernel $TMP/nope: No such file or directory" --kernel "$TMP/nope"
+echo '{"boot-source": ' >"$TMP/broken.json"
+logged config-error-logged 152 'invalid JSON' --config-file "$TMP/broken.json" --no-api
+: >"$TMP/taken"
+logged socket-error-logged 1 'Address in use' --api-sock "$TMP/taken"
+
 run_ember --help
 missing=""
 for f in kernel initrd cmdline vcpus mem id level help version; do
