@@ -407,7 +407,8 @@ const char *http_reason(int status)
 	return strcmp(r, "<unknown>") == 0 ? "Unknown" : r;
 }
 
-int http_format_response(struct http_buf *out, int status, const char *body, bool close)
+int http_format_response(struct http_buf *out, int status, const char *body, bool close,
+			 bool deprecated)
 {
 	if (status < 100 || status > 599)
 		status = 500;
@@ -423,6 +424,9 @@ int http_format_response(struct http_buf *out, int status, const char *body, boo
 			      "Content-Type: application/json\r\n");
 	if (close)
 		n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: close\r\n");
+	/* Firecracker's mark on an answer to a request that used a deprecated field. */
+	if (deprecated)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Deprecation: true\r\n");
 	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
 	if (http_buf_append(out, head, (size_t)n) < 0)
 		return -1;
@@ -502,7 +506,7 @@ int http_format_fault(struct http_buf *out, const char *msg, bool close)
 	char *body = http_fault_json(msg);
 	if (!body)
 		return -1;
-	int r = http_format_response(out, 400, body, close);
+	int r = http_format_response(out, 400, body, close, false);
 	free(body);
 	return r;
 }

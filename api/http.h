@@ -99,7 +99,8 @@ bool http_conn_take_continue(struct http_conn *c);
 const char *http_reason(int status);
 /* Appends status line, headers and body (NULL: none). 204 never carries a body;
  * close adds "Connection: close". */
-int http_format_response(struct http_buf *out, int status, const char *body, bool close);
+int http_format_response(struct http_buf *out, int status, const char *body, bool close,
+			 bool deprecated);
 /* {"fault_message":"<msg>"} with msg escaped into one line of valid JSON; malloc'd. */
 char *http_fault_json(const char *msg);
 /* A 400 with a fault_message body. */

@@ -18,6 +18,7 @@ struct route_call {
 	const json_t *body;  /* NULL for GET */
 	json_t *answer;      /* set by GETs: the 200 body */
 	struct errbuf *e;
+	const char *deprecated; /* what the request used that Firecracker deprecates */
 };
 
 typedef int (*route_fn)(struct route_call *c);
@@ -72,13 +73,23 @@ static int put_boot_source(struct route_call *c)
 	return config_json_boot_source(c->r->cfg, c->body, c->e);
 }
 
+/* Firecracker deprecates machine-config's cpu_template (for PUT /cpu-config). */
+static void note_cpu_template(struct route_call *c, const char *msg)
+{
+	const json_t *t = json_object_get(c->body, "cpu_template");
+	if (t && !json_is_null(t))
+		c->deprecated = msg;
+}
+
 static int put_machine(struct route_call *c)
 {
+	note_cpu_template(c, "PUT /machine-config: cpu_template field is deprecated.");
 	return config_json_machine(c->r->cfg, c->body, false, c->e);
 }
 
 static int patch_machine(struct route_call *c)
 {
+	note_cpu_template(c, "PATCH /machine-config: cpu_template field is deprecated.");
 	return config_json_machine(c->r->cfg, c->body, true, c->e);
 }
 
@@ -384,6 +395,11 @@ void api_route(void *ctx, const struct api_request *req, struct api_response *re
 		r = rt->fn(&c);
 	}
 	json_decref(body);
+	if (c.deprecated) { /* as Firecracker: a warning, a count, and the response header */
+		log_warn("%s", c.deprecated);
+		METRIC_INC(metrics.deprecated_api.deprecated_http_api_calls);
+		resp->deprecated = true;
+	}
 	if (r < 0) {
 		if (rt->fails)
 			METRIC_INC(*rt->fails);

@@ -410,7 +410,7 @@ static void api_conn_answer(struct api_conn *c, struct api_response *resp)
 {
 	bool keep = http_conn_keep_alive(&c->http);
 	api_conn_out_begin(c);
-	int r = http_format_response(&c->out, resp->status, resp->body, !keep);
+	int r = http_format_response(&c->out, resp->status, resp->body, !keep, resp->deprecated);
 	free(resp->body);
 	resp->body = NULL;
 	http_conn_next(&c->http);

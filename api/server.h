@@ -10,6 +10,7 @@
 #ifndef EMBER_API_SERVER_H
 #define EMBER_API_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../lib/error.h"
@@ -27,6 +28,7 @@ struct api_request {
 struct api_response {
 	int status; /* 200, 204, 400, ... */
 	char *body; /* malloc'd JSON or NULL; freed by the server */
+	bool deprecated; /* the request used a deprecated field: "Deprecation: true" */
 };
 
 /* Runs on the VMM thread for each request, in order; fills resp. */

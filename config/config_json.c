@@ -247,13 +247,24 @@ static const char *const huge_pages_names[] = { "None", "2M", "Transparent", NUL
 static const struct jfield machine_put_fields[] = {
 	{ "vcpu_count", J_INT, true },	      { "mem_size_mib", J_INT, true },
 	{ "smt", J_BOOL, false },	      { "track_dirty_pages", J_BOOL, false },
-	{ "huge_pages", J_STRING, false },
+	{ "huge_pages", J_STRING, false },     { "cpu_template", J_STRING, false },
 };
 static const struct jfield machine_patch_fields[] = {
 	{ "vcpu_count", J_INT, false },	      { "mem_size_mib", J_INT, false },
 	{ "smt", J_BOOL, false },	      { "track_dirty_pages", J_BOOL, false },
-	{ "huge_pages", J_STRING, false },
+	{ "huge_pages", J_STRING, false },     { "cpu_template", J_STRING, false },
 };
+
+/* Firecracker's static CPU templates (deprecated there): "None" is ember's CPU as it
+   is; the others, and custom templates, are not there yet (issue 18, item 4). */
+static int json_cpu_template(const json_t *body, struct errbuf *e)
+{
+	const char *t = jstr(body, "cpu_template");
+	if (!t || strcmp(t, "None") == 0)
+		return 0;
+	return errf(e, "machine-config.cpu_template: '%.32s': ember has no static CPU templates "
+		       "(only None)", t);
+}
 
 int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
 			struct errbuf *e)
@@ -269,6 +280,8 @@ int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
 		return -1;
 	if (patch && json_object_size(body) == 0)
 		return errf(e, "%s: nothing to change (empty object)", w);
+	if (json_cpu_template(body, e) < 0)
+		return -1;
 	if (jget(body, "vcpu_count")) {
 		if (jint_range(body, w, "vcpu_count", 1, CONFIG_MAX_VCPUS, &v, e) < 0)
 			return -1;

@@ -103,7 +103,7 @@ static bool fuzz_answer(struct http_conn *c, struct api_router *r, struct http_b
 	http_conn_request(c, &req);
 	api_route(r, &req, &resp);
 	fuzz_check_answer(&resp);
-	http_format_response(out, resp.status, resp.body, !http_conn_keep_alive(c));
+	http_format_response(out, resp.status, resp.body, !http_conn_keep_alive(c), resp.deprecated);
 	free(resp.body);
 	return http_conn_next(c);
 }

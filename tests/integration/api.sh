@@ -208,6 +208,22 @@ bad put-drive-missing PUT /drives/m '{"drive_id": "m", "path_on_host": "/nonexis
 api GET /vm/config
 [ "$body" = "$before" ] && pass bad-calls-change-nothing || fail bad-calls-change-nothing "[$before] -> [$body]"
 
+# A field Firecracker deprecates (machine-config's cpu_template) is taken, answered with
+# "Deprecation: true" and logged, as Firecracker does; a request without it is not.
+put_head() { # PATH BODY: the response head, without CRs
+	curl -s -i -o - --max-time 10 --unix-socket "$SOCK" -X PUT -H 'Content-Type: application/json' \
+		--data-binary "$2" "http://localhost$1" | tr -d '\r'
+}
+with=$(put_head /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": "None"}')
+without=$(put_head /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
+if grep -q '^HTTP/1.1 204' <<<"$with" && grep -q '^Deprecation: true$' <<<"$with" &&
+	grep -q '^HTTP/1.1 204' <<<"$without" && ! grep -qi '^Deprecation' <<<"$without" &&
+	grep -q 'PUT /machine-config: cpu_template field is deprecated.' "$TMP/stderr"; then
+	pass deprecated-field-marked
+else
+	fail deprecated-field-marked "with: [$with] without: [$without] stderr: [$(cat "$TMP/stderr")]"
+fi
+
 # A kernel that was there when configured and is gone at InstanceStart: 400, and the VM
 # can still be started.
 cp "$GUEST_ABS" "$TMP/gone"

@@ -358,27 +358,34 @@ static char *out_str(void)
 
 Test(http, response_200_with_json)
 {
-	cr_assert_eq(http_format_response(&out, 200, "{\"a\":1}", false), 0);
+	cr_assert_eq(http_format_response(&out, 200, "{\"a\":1}", false, false), 0);
 	cr_assert_str_eq(out_str(), "HTTP/1.1 200 OK\r\nServer: ember\r\nContent-Length: 7\r\n"
 				    "Content-Type: application/json\r\n\r\n{\"a\":1}");
 }
 
 Test(http, response_204_has_no_body)
 {
-	cr_assert_eq(http_format_response(&out, 204, "ignored", false), 0);
+	cr_assert_eq(http_format_response(&out, 204, "ignored", false, false), 0);
 	cr_assert_str_eq(out_str(), "HTTP/1.1 204 No Content\r\nServer: ember\r\n\r\n");
 }
 
 Test(http, response_without_body_and_closing)
 {
-	cr_assert_eq(http_format_response(&out, 404, NULL, true), 0);
+	cr_assert_eq(http_format_response(&out, 404, NULL, true, false), 0);
 	cr_assert_str_eq(out_str(), "HTTP/1.1 404 Not Found\r\nServer: ember\r\nContent-Length: 0\r\n"
 				    "Connection: close\r\n\r\n");
 }
 
+Test(http, response_to_a_deprecated_field_says_so)
+{
+	cr_assert_eq(http_format_response(&out, 204, NULL, false, true), 0);
+	cr_assert_str_eq(out_str(), "HTTP/1.1 204 No Content\r\nServer: ember\r\n"
+				    "Deprecation: true\r\n\r\n");
+}
+
 Test(http, response_bad_status_becomes_500)
 {
-	cr_assert_eq(http_format_response(&out, 7, NULL, false), 0);
+	cr_assert_eq(http_format_response(&out, 7, NULL, false, false), 0);
 	cr_assert(strncmp(out_str(), "HTTP/1.1 500 Internal Server Error\r\n", 36) == 0);
 }
 
