@@ -280,7 +280,8 @@ static int vmm_api_update_drive(void *opaque, const char *id, const struct drive
 	for (unsigned i = 0; i < v->ndrives; i++)
 		if (strcmp(virtio_blk_id(v->drives[i]), id) == 0)
 			return virtio_blk_update(v->drives[i], u->path,
-						 u->has_rate_limiter ? &u->rate_limiter : NULL, e);
+						 u->has_rate_limiter ? &u->rate_limiter_change : NULL,
+						 e);
 	return errf(e, "drive '%s': no such drive", id);
 }
 
@@ -290,8 +291,8 @@ static int vmm_api_update_net(void *opaque, const char *id, const struct net_upd
 	struct vmm *v = opaque;
 	for (unsigned i = 0; i < v->nnets; i++)
 		if (strcmp(virtio_net_id(v->nets[i]), id) == 0)
-			return virtio_net_update(v->nets[i], u->has_rx ? &u->rx : NULL,
-						 u->has_tx ? &u->tx : NULL, e);
+			return virtio_net_update(v->nets[i], u->has_rx ? &u->rx_change : NULL,
+						 u->has_tx ? &u->tx_change : NULL, e);
 	return errf(e, "net '%s': no such network interface", id);
 }
 

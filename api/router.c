@@ -121,6 +121,15 @@ static struct net_config *find_net(struct vm_config *cfg, const char *id)
 	return NULL;
 }
 
+/* What GET /vm/config shows after a PATCH: the buckets it gave, the others as they were. */
+static void config_limiter_apply(struct rate_limiter_config *c, const struct rate_limiter_change *ch)
+{
+	if (ch->bandwidth)
+		c->bandwidth = *ch->bandwidth;
+	if (ch->ops)
+		c->ops = *ch->ops;
+}
+
 static int patch_drive(struct route_call *c)
 {
 	struct drive_update u;
@@ -140,8 +149,7 @@ static int patch_drive(struct route_call *c)
 		free(d->path);
 		d->path = path;
 	}
-	if (u.has_rate_limiter)
-		d->rate_limiter = u.rate_limiter;
+	config_limiter_apply(&d->rate_limiter, &u.rate_limiter_change);
 	return 0;
 }
 
@@ -155,10 +163,8 @@ static int patch_net(struct route_call *c)
 		return errf(c->e, "network interface '%s' does not exist", c->id);
 	if (c->r->ops->update_net(c->r->vmm, c->id, &u, c->e) < 0)
 		return -1;
-	if (u.has_rx)
-		n->rx = u.rx;
-	if (u.has_tx)
-		n->tx = u.tx;
+	config_limiter_apply(&n->rx, &u.rx_change);
+	config_limiter_apply(&n->tx, &u.tx_change);
 	return 0;
 }
 

@@ -196,6 +196,21 @@ static int json_opt_limiter(const json_t *obj, const char *where, const char *ke
 	return v ? json_limiter(v, sub, rl, e) : 0;
 }
 
+/* The same in a PATCH, where a bucket left out is kept: ch points at the ones given. */
+static int json_limiter_change(const json_t *obj, const char *where, const char *key,
+			       bool *has, struct rate_limiter_config *rl,
+			       struct rate_limiter_change *ch, struct errbuf *e)
+{
+	if (json_opt_limiter(obj, where, key, has, rl, e) < 0)
+		return -1;
+	const json_t *v = jget(obj, key);
+	*ch = (struct rate_limiter_change){
+		.bandwidth = v && jget(v, "bandwidth") ? &rl->bandwidth : NULL,
+		.ops = v && jget(v, "ops") ? &rl->ops : NULL,
+	};
+	return 0;
+}
+
 static json_t *json_dump_bucket(const struct token_bucket_config *b)
 {
 	return json_pack("{s:I,s:I,s:I}", "size", (json_int_t)b->size, "refill_time",
@@ -389,8 +404,8 @@ int config_json_drive_update(const json_t *body, const char *id, struct drive_up
 	if (JCHECK(body, "drive", drive_patch_fields, e) < 0 ||
 	    json_check_id(body, "drive", "drive_id", id, e) < 0 ||
 	    jstr_clean(body, "drive", "path_on_host", &u->path, e) < 0 ||
-	    json_opt_limiter(body, "drive", "rate_limiter", &u->has_rate_limiter,
-			     &u->rate_limiter, e) < 0)
+	    json_limiter_change(body, "drive", "rate_limiter", &u->has_rate_limiter,
+				&u->rate_limiter, &u->rate_limiter_change, e) < 0)
 		return -1;
 	if (u->path && !*u->path)
 		return errf(e, "drive.path_on_host: empty");
@@ -463,13 +478,12 @@ int config_json_net_update(const json_t *body, const char *id, struct net_update
 	*u = (struct net_update){ 0 };
 	if (JCHECK(body, w, net_patch_fields, e) < 0 ||
 	    json_check_id(body, w, "iface_id", id, e) < 0 ||
-	    json_opt_limiter(body, w, "rx_rate_limiter", &u->has_rx, &u->rx, e) < 0 ||
-	    json_opt_limiter(body, w, "tx_rate_limiter", &u->has_tx, &u->tx, e) < 0)
+	    json_limiter_change(body, w, "rx_rate_limiter", &u->has_rx, &u->rx, &u->rx_change,
+				e) < 0 ||
+	    json_limiter_change(body, w, "tx_rate_limiter", &u->has_tx, &u->tx, &u->tx_change,
+				e) < 0)
 		return -1;
-	if (!u->has_rx && !u->has_tx)
-		return errf(e, "%s: nothing to change (give rx_rate_limiter or tx_rate_limiter)",
-			    w);
-	return 0;
+	return 0; /* neither limiter: nothing changes, as Firecracker answers 204 */
 }
 
 static json_t *json_dump_net(const struct net_config *n)

@@ -28,15 +28,21 @@ int config_json_drive(struct vm_config *cfg, const json_t *body, const char *id,
 int config_json_net(struct vm_config *cfg, const json_t *body, const char *id,
 		    struct errbuf *e);
 
-/* PATCH bodies: what changes after boot. NULL members mean "keep". */
+/*
+ * PATCH bodies: what changes after boot. NULL members mean "keep", and so does a bucket
+ * a rate limiter leaves out (Firecracker's BucketUpdate::None): its *_change points at
+ * the buckets given.
+ */
 struct drive_update {
 	const char *path; /* points into the body */
 	bool has_rate_limiter;
 	struct rate_limiter_config rate_limiter;
+	struct rate_limiter_change rate_limiter_change;
 };
 struct net_update {
 	bool has_rx, has_tx;
 	struct rate_limiter_config rx, tx;
+	struct rate_limiter_change rx_change, tx_change;
 };
 int config_json_drive_update(const json_t *body, const char *id, struct drive_update *u,
 			     struct errbuf *e);

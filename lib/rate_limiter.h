@@ -98,6 +98,11 @@ bool rate_limiter_is_blocked(const struct rate_limiter *rl);
 int rate_limiter_update(struct rate_limiter *rl, const struct token_bucket_config *bandwidth,
 			const struct token_bucket_config *ops, struct errbuf *e);
 
+/* A run-time change as the API's PATCH gives it: each bucket, or NULL to keep it. */
+struct rate_limiter_change {
+	const struct token_bucket_config *bandwidth, *ops;
+};
+
 /*
  * Parses one bucket as given on the command line: SIZE/REFILL_MS[+BURST] in plain
  * decimal, e.g. "10485760/1000" (10 MiB per second) or "100/1000+500". SIZE and

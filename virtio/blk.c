@@ -709,7 +709,7 @@ static void blk_switch_fd(struct virtio_blk *b, int nfd)
 }
 
 static int blk_update_apply(struct virtio_blk *b, struct virtq *q, const char *path,
-			    const struct rate_limiter_config *rl, struct errbuf *e)
+			    const struct rate_limiter_change *rl, struct errbuf *e)
 {
 	/* Everything that can fail comes first, on copies: an error changes nothing. */
 	int nfd = b->fd;
@@ -722,7 +722,7 @@ static int blk_update_apply(struct virtio_blk *b, struct virtq *q, const char *p
 	int ret = 0;
 	if (path && !(npath = strdup(path)))
 		ret = errf(e, "drive '%s': out of memory", b->id);
-	else if (rl && rate_limiter_update(&nrl, &rl->bandwidth, &rl->ops, &why) < 0)
+	else if (rl && rate_limiter_update(&nrl, rl->bandwidth, rl->ops, &why) < 0)
 		ret = errf(e, "drive '%s': %s", b->id, why.msg);
 	if (ret < 0) {
 		free(npath);
@@ -749,7 +749,7 @@ static int blk_update_apply(struct virtio_blk *b, struct virtq *q, const char *p
 struct blk_update {
 	struct virtio_blk *b;
 	const char *path;
-	const struct rate_limiter_config *rl;
+	const struct rate_limiter_change *rl;
 	struct errbuf *e;
 	int ret;
 };
@@ -765,7 +765,7 @@ static void blk_update_locked(void *ctx, struct virtq *q)
 }
 
 int virtio_blk_update(struct virtio_blk *b, const char *path,
-		      const struct rate_limiter_config *rl, struct errbuf *e)
+		      const struct rate_limiter_change *rl, struct errbuf *e)
 {
 	struct blk_update u = { b, path, rl, e, 0 };
 	virtio_mmio_run(b->t, 0, blk_update_locked, &u);

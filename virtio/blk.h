@@ -25,11 +25,11 @@ const char *virtio_blk_id(const struct virtio_blk *b);
  * device's lock. path (NULL: keep) is opened and locked as at create, with the drive's
  * read-only mode; in-flight I/O completes on the old file, then the new one serves,
  * the capacity is updated and the guest gets a config-change interrupt. The same file
- * again only re-reads its size. rl (NULL: keep) replaces both buckets. On any error
+ * again only re-reads its size. rl (NULL: keep) replaces the buckets it gives. On any error
  * nothing changes and e says why in one line. Counts update_count / update_fails.
  */
 int virtio_blk_update(struct virtio_blk *b, const char *path,
-		      const struct rate_limiter_config *rl, struct errbuf *e);
+		      const struct rate_limiter_change *rl, struct errbuf *e);
 /*
  * The root= words for the kernel command line when one drive is the root: drives get
  * /dev/vda, /dev/vdb, ... in the order they were created, or root=PARTUUID=<uuid> when

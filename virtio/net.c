@@ -478,15 +478,15 @@ const char *virtio_net_id(const struct virtio_net *n)
 /* ---------------------------------------------------------------- run-time update */
 
 /* c (NULL: keep) applied to a copy of rl: plain data and the same timer fd. */
-static int net_limiter_update(struct rate_limiter *rl, const struct rate_limiter_config *c,
+static int net_limiter_update(struct rate_limiter *rl, const struct rate_limiter_change *c,
 			      struct errbuf *e)
 {
-	return c ? rate_limiter_update(rl, &c->bandwidth, &c->ops, e) : 0;
+	return c ? rate_limiter_update(rl, c->bandwidth, c->ops, e) : 0;
 }
 
 struct net_update {
 	struct virtio_net *n;
-	const struct rate_limiter_config *rx, *tx;
+	const struct rate_limiter_change *rx, *tx;
 	struct errbuf *e;
 	int ret;
 };
@@ -509,8 +509,8 @@ static void net_update_locked(void *ctx, struct virtq *none)
 	}
 }
 
-int virtio_net_update(struct virtio_net *n, const struct rate_limiter_config *rx,
-		      const struct rate_limiter_config *tx, struct errbuf *e)
+int virtio_net_update(struct virtio_net *n, const struct rate_limiter_change *rx,
+		      const struct rate_limiter_change *tx, struct errbuf *e)
 {
 	struct net_update u = { n, rx, tx, e, 0 };
 	virtio_mmio_run(n->t, VIRTIO_MMIO_NO_QUEUE, net_update_locked, &u);

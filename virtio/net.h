@@ -20,10 +20,10 @@ int virtio_net_create(const struct vm_host *h, struct virtio_registry *reg,
 const char *virtio_net_id(const struct virtio_net *n);
 /*
  * Run-time change of the rate limiters (the API's PATCH), on the event thread; takes the
- * device's lock. rx/tx (NULL: keep) replace both buckets of that direction. On an error
+ * device's lock. rx/tx (NULL: keep) replace the buckets they give. On an error
  * neither direction changes and e says why in one line.
  */
-int virtio_net_update(struct virtio_net *n, const struct rate_limiter_config *rx,
-		      const struct rate_limiter_config *tx, struct errbuf *e);
+int virtio_net_update(struct virtio_net *n, const struct rate_limiter_change *rx,
+		      const struct rate_limiter_change *tx, struct errbuf *e);
 
 #endif

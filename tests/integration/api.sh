@@ -165,12 +165,18 @@ if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] && ip tuntap add "$tap" mode tap 
 	want instance-start-with-net 204
 	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"ops": {"size": 10, "refill_time": 100}}, "tx_rate_limiter": {"bandwidth": {"size": 100000, "refill_time": 10}}}'
 	want patch-net-rate-limiters 204
+	# A bucket a PATCH leaves out is kept (rx ops stays), and a PATCH with no limiter is
+	# a no-op, as in Firecracker.
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 2048, "refill_time": 100}}}'
+	want patch-net-one-bucket 204
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0"}'
+	want patch-net-nothing 204
 	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "guest_mac": "06:00:00:00:00:09"}'
 	want patch-net-unknown-field 400 "unknown field 'guest_mac'"
 	api PATCH /network-interfaces/eth9 '{"iface_id": "eth9", "rx_rate_limiter": {}}'
 	want patch-net-unknown-iface 400 "network interface 'eth9' does not exist"
 	api GET /vm/config
-	want vm-config-net 200 '"rx_rate_limiter":\{"ops":\{"size":10,"refill_time":100,"one_time_burst":0\}\}.*"mem_size_mib":80|"mem_size_mib":80.*"rx_rate_limiter":\{"ops":\{"size":10'
+	want vm-config-net 200 '"rx_rate_limiter":\{"bandwidth":\{"size":2048,"refill_time":100,"one_time_burst":0\},"ops":\{"size":10,"refill_time":100,"one_time_burst":0\}\}.*"mem_size_mib":80|"mem_size_mib":80.*"rx_rate_limiter":\{"bandwidth":\{"size":2048,[^}]*\},"ops":\{"size":10'
 	stop_api
 	[ $rc -eq 0 ] || fail net-flow-exit "rc=$rc $(cat "$TMP/stderr")"
 	ip link del "$tap" 2>/dev/null

@@ -277,6 +277,12 @@ Test(config_json, patch_bodies)
 	cr_assert_eq(config_json_net_update(j, "n", &nu, &e), 0, "%s", e.msg);
 	cr_assert(nu.has_tx && !nu.has_rx);
 	cr_assert_eq(nu.tx.bandwidth.refill_time_ms, 6);
+	/* Only the bucket given changes; the other is kept. */
+	cr_assert(nu.tx_change.bandwidth == &nu.tx.bandwidth && !nu.tx_change.ops);
+	json_decref(j);
+	j = J("{\"iface_id\":\"n\"}"); /* nothing to change: Firecracker answers 204 */
+	cr_assert_eq(config_json_net_update(j, "n", &nu, &e), 0, "%s", e.msg);
+	cr_assert(!nu.has_rx && !nu.has_tx);
 	json_decref(j);
 }
 

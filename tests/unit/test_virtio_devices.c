@@ -499,7 +499,8 @@ Test(virtio_blk, update_with_a_bad_rate_limiter_changes_nothing)
 {
 	struct virtio_mmio *t = drive(file_a, DRIVE_ENGINE_SYNC, DRIVE_CACHE_WRITEBACK, false);
 	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
-	struct rate_limiter_config rl = { .bandwidth = { .size = UINT64_MAX, .refill_time_ms = 1 } };
+	struct token_bucket_config bad = { .size = UINT64_MAX, .refill_time_ms = 1 };
+	struct rate_limiter_change rl = { .bandwidth = &bad };
 	struct errbuf e = { "" };
 	cr_assert_eq(virtio_blk_update(the_drive, file_b, &rl, &e), -1);
 	assert_msg_has(e, "drive 'rootfs': rate limiter bandwidth");
@@ -536,9 +537,14 @@ Test(virtio_blk, update_of_the_rate_limiter_alone)
 {
 	struct virtio_mmio *t = drive(file_a, DRIVE_ENGINE_SYNC, DRIVE_CACHE_WRITEBACK, false);
 	uint32_t gen = rd(t, VIRTIO_MMIO_CONFIG_GENERATION);
-	struct rate_limiter_config rl = { .ops = { .size = 1, .refill_time_ms = 100000 } };
+	struct token_bucket_config one = { .size = 1, .refill_time_ms = 100000 };
+	struct rate_limiter_change rl = { .ops = &one };
 	struct errbuf e = { "" };
 	cr_assert_eq(virtio_blk_update(the_drive, NULL, &rl, &e), 0, "%s", e.msg);
+	/* A later change of the other bucket alone keeps this one (Firecracker's PATCH). */
+	struct token_bucket_config wide = { .size = 1 << 30, .refill_time_ms = 1000 };
+	struct rate_limiter_change bw_only = { .bandwidth = &wide };
+	cr_assert_eq(virtio_blk_update(the_drive, NULL, &bw_only, &e), 0, "%s", e.msg);
 	cr_assert_eq(rd(t, VIRTIO_MMIO_CONFIG_GENERATION), gen, "config space did not change");
 	/* One request per 100 s now: the first passes, the second waits. */
 	cr_assert_eq(blk_do(t, T_IN, 0, 512), S_OK);
@@ -546,7 +552,7 @@ Test(virtio_blk, update_of_the_rate_limiter_alone)
 	kick(t, 0);
 	cr_assert_eq(used_idx(0), 1, "the rate limiter let a second request through");
 	json_t *g = counters("block_rootfs");
-	cr_assert_eq(get(g, "update_count"), 1);
+	cr_assert_eq(get(g, "update_count"), 2);
 	cr_assert_eq(get(g, "read_count"), 1);
 	cr_assert_eq(get(g, "rate_limiter_throttled_events"), 1);
 	json_decref(g);
@@ -805,7 +811,8 @@ Test(virtio_net, rx_kick_without_frames)
 Test(virtio_net, tx_rate_limit_update)
 {
 	struct virtio_mmio *t = interface();
-	struct rate_limiter_config one = { .ops = { .size = 1, .refill_time_ms = 100000 } };
+	struct token_bucket_config op = { .size = 1, .refill_time_ms = 100000 };
+	struct rate_limiter_change one = { .ops = &op };
 	struct errbuf e = { "" };
 	cr_assert_eq(virtio_net_update(the_iface, NULL, &one, &e), 0, "%s", e.msg);
 	net_send(t, guest_mac, 60);
@@ -822,8 +829,9 @@ Test(virtio_net, tx_rate_limit_update)
 Test(virtio_net, failed_update_changes_neither_direction)
 {
 	struct virtio_mmio *t = interface();
-	struct rate_limiter_config one = { .ops = { .size = 1, .refill_time_ms = 100000 } };
-	struct rate_limiter_config bad = { .ops = { .size = UINT64_MAX, .refill_time_ms = 1 } };
+	struct token_bucket_config op = { .size = 1, .refill_time_ms = 100000 };
+	struct token_bucket_config huge = { .size = UINT64_MAX, .refill_time_ms = 1 };
+	struct rate_limiter_change one = { .ops = &op }, bad = { .ops = &huge };
 	struct errbuf e = { "" };
 	cr_assert_eq(virtio_net_update(the_iface, &one, &bad, &e), -1);
 	assert_msg_has(e, "net 'eth0': tx rate limiter ops");
