@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
+#include "snapshot/snapshot.h"
 #include "legacy/boot_timer.h"
 #include "legacy/debug_exit.h"
 #include "legacy/i8042.h"
@@ -166,6 +167,18 @@ static int vmm_create_legacy(struct vmm *v, struct errbuf *e)
 	return vmm_create_boot_timer(v, e);
 }
 
+/* What a boot and a restore both build: the VM, its RAM, the devices, the vCPUs. */
+static int vmm_build_machine(struct vmm *v, const struct vm_mem_options *mo, struct errbuf *e)
+{
+	const struct vm_config *cfg = &v->cfg;
+	v->serial = (struct serial){ .in_fd = -1, .rx_wake_fd = -1 }; /* destroy before create */
+	if (vm_create(&v->vm, &v->loop, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, mo, e) < 0 ||
+	    vmm_create_legacy(v, e) < 0 || vmm_create_test_hooks(&v->vm, e) < 0 ||
+	    vmm_create_virtio(v, e) < 0)
+		return -1;
+	return 0;
+}
+
 static int vmm_build(struct vmm *v, struct errbuf *e)
 {
 	struct vm *vm = &v->vm;
@@ -174,12 +187,8 @@ static int vmm_build(struct vmm *v, struct errbuf *e)
 	struct vm_mem_options mo = { .huge_2m = cfg->machine.huge_pages == HUGE_PAGES_2M,
 				     .huge_thp = cfg->machine.huge_pages == HUGE_PAGES_TRANSPARENT,
 				     .dirty_log = cfg->machine.track_dirty_pages };
-	v->serial = (struct serial){ .in_fd = -1, .rx_wake_fd = -1 }; /* destroy before create */
-	if (vm_create(vm, &v->loop, cfg->machine.mem_mib * MIB, cfg->machine.vcpus, &mo, e) < 0 ||
-	    vmm_create_legacy(v, e) < 0 || vmm_create_test_hooks(vm, e) < 0 ||
-	    vmm_create_virtio(v, e) < 0 ||
-	    vmm_load_kernel(vm, cfg, &bi, e) < 0 || vm_create_vcpus(vm, e) < 0 ||
-	    vmm_prepare_entry(v, &bi, e) < 0)
+	if (vmm_build_machine(v, &mo, e) < 0 || vmm_load_kernel(vm, cfg, &bi, e) < 0 ||
+	    vm_create_vcpus(vm, e) < 0 || vmm_prepare_entry(v, &bi, e) < 0)
 		return -1;
 	log_info("VM built in %llu us: %u vCPU, %llu MiB, entry 0x%llx (%s)",
 		 (unsigned long long)((monotonic_ns() - v->start_ns) / 1000), cfg->machine.vcpus,
@@ -200,6 +209,12 @@ static void vmm_destroy_vm(struct vmm *v)
 	vm_destroy(&v->vm);
 }
 
+static void vmm_unbuild(struct vmm *v)
+{
+	vmm_destroy_vm(v);
+	memset(&v->vm, 0, sizeof(v->vm));
+}
+
 /* ---- what InstanceStart does ---- */
 
 static int vmm_instance_start(struct vmm *v, struct errbuf *e)
@@ -208,9 +223,7 @@ static int vmm_instance_start(struct vmm *v, struct errbuf *e)
 	if (config_check_bootable(&v->cfg, e) < 0)
 		return -1;
 	if (vmm_build(v, e) < 0) {
-		/* A refused start leaves nothing behind: the API may try again. */
-		vmm_destroy_vm(v);
-		memset(&v->vm, 0, sizeof(v->vm));
+		vmm_unbuild(v); /* a refused start leaves nothing behind: the API may try again */
 		return -1;
 	}
 	v->built = true;
@@ -323,6 +336,76 @@ static int vmm_start_metrics(void *opaque, const char *path, bool emit_id,
 	return metrics_open(path, &o, e);
 }
 
+/* ---- snapshots ---- */
+
+static struct snapshot_machine vmm_machine(struct vmm *v)
+{
+	return (struct snapshot_machine){
+		.vm = &v->vm, .serial = &v->serial, .i8042 = &v->i8042, .virtio = &v->virtio,
+		.drives = v->drives, .ndrives = v->ndrives, .nets = v->nets, .nnets = v->nnets,
+		.cfg = &v->cfg,
+	};
+}
+
+static int vmm_api_snapshot_create(void *opaque, const struct snapshot_create_request *r,
+				   struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	uint64_t t0 = monotonic_ns();
+	struct snapshot_machine m = vmm_machine(v);
+	int rc = snapshot_create(&m, r, e);
+	METRIC_STORE(metrics.latencies_us.full_create_snapshot, (monotonic_ns() - t0) / 1000);
+	METRIC_STORE(metrics.latencies_us.vmm_full_create_snapshot, (monotonic_ns() - t0) / 1000);
+	return rc;
+}
+
+/* The machine of f's configuration, RAM mapped from the memory file, then f's state. */
+static int vmm_restore(struct vmm *v, const struct snapshot_load_request *r,
+		       const struct snap_file *f, struct errbuf *e)
+{
+	int fd = open(r->mem_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(e, "memory file %s: %s", r->mem_path, strerror(errno));
+	struct vm_mem_options mo = { .dirty_log = r->track_dirty_pages, .from_file = true,
+				     .file_fd = fd };
+	struct snapshot_machine m;
+	int rc = vmm_build_machine(v, &mo, e);
+	close(fd); /* the mapping keeps the file */
+	m = vmm_machine(v);
+	if (rc < 0 || vm_create_vcpus(&v->vm, e) < 0 ||
+	    snapshot_restore(&m, f, r->clock_realtime, e) < 0)
+		return -1;
+	return 0;
+}
+
+static int vmm_api_snapshot_load(void *opaque, const struct snapshot_load_request *r,
+				 struct errbuf *e)
+{
+	struct vmm *v = opaque;
+	uint64_t t0 = monotonic_ns();
+	struct snap_file f;
+	if (snapshot_open(&f, r, &v->cfg, e) < 0) { /* nothing was built */
+		snap_file_free(&f);
+		return -1;
+	}
+	int rc = vmm_restore(v, r, &f, e);
+	snap_file_free(&f);
+	if (rc < 0) {
+		vmm_unbuild(v); /* the configuration stays the snapshot's: GET /vm/config shows it */
+		return -1;
+	}
+	v->cfg.machine.track_dirty_pages = r->track_dirty_pages;
+	if (!r->resume_vm) /* the vCPU threads park at once (vm_run's gate is not taken) */
+		__atomic_store_n(&v->vm.pause.paused, true, __ATOMIC_SEQ_CST);
+	v->built = true;
+	METRIC_STORE(metrics.latencies_us.load_snapshot, (monotonic_ns() - t0) / 1000);
+	METRIC_STORE(metrics.latencies_us.vmm_load_snapshot, (monotonic_ns() - t0) / 1000);
+	log_info("snapshot %s restored in %llu us (%s)", r->snapshot_path,
+		 (unsigned long long)((monotonic_ns() - t0) / 1000),
+		 r->resume_vm ? "running" : "paused");
+	return 0;
+}
+
 static const struct api_vmm_ops vmm_api_ops = {
 	.state = vmm_state,
 	.instance_start = vmm_api_start,
@@ -334,6 +417,8 @@ static const struct api_vmm_ops vmm_api_ops = {
 	.update_net = vmm_api_update_net,
 	.start_logger = vmm_start_logger,
 	.start_metrics = vmm_start_metrics,
+	.snapshot_create = vmm_api_snapshot_create,
+	.snapshot_load = vmm_api_snapshot_load,
 };
 
 /* ---- before the VM runs ---- */

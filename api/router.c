@@ -249,6 +249,30 @@ static int put_metrics(struct route_call *c)
 	return r;
 }
 
+/* ---- snapshots ---- */
+
+static int put_snapshot_create(struct route_call *c)
+{
+	struct snapshot_create_request r;
+	if (config_json_snapshot_create(c->body, &r, c->e) < 0)
+		return -1;
+	if (route_state(c) != VMM_PAUSED)
+		return errf(c->e, "snapshot-create: the microVM must be paused first (PATCH /vm "
+			    "{\"state\": \"Paused\"})");
+	return c->r->ops->snapshot_create(c->r->vmm, &r, c->e);
+}
+
+static int put_snapshot_load(struct route_call *c)
+{
+	struct snapshot_load_request r;
+	if (config_json_snapshot_load(c->body, &r, c->e) < 0)
+		return -1;
+	if (c->r->configured)
+		return errf(c->e, "snapshot-load: only before anything is configured (a fresh "
+			    "ember; /logger and /metrics may come first)");
+	return c->r->ops->snapshot_load(c->r->vmm, &r, c->e);
+}
+
 #define PUT_M(x) &metrics.put_api.x##_count, &metrics.put_api.x##_fails
 #define PATCH_M(x) &metrics.patch_api.x##_count, &metrics.patch_api.x##_fails
 
@@ -269,6 +293,8 @@ static const struct route routes[] = {
 	{ API_PUT, "/logger", false, ANY, put_logger, PUT_M(logger) },
 	{ API_PUT, "/metrics", false, ANY, put_metrics, PUT_M(metrics) },
 	{ API_PATCH, "/vm", false, POST, patch_vm, NULL, NULL },
+	{ API_PUT, "/snapshot/create", false, POST, put_snapshot_create, NULL, NULL },
+	{ API_PUT, "/snapshot/load", false, PRE, put_snapshot_load, NULL, NULL },
 };
 
 static const struct {
@@ -277,7 +303,7 @@ static const struct {
 } unsupported_paths[] = {
 	{ "/mmds", "MMDS (the metadata service)" }, { "/vsock", "vsock device" },
 	{ "/balloon", "balloon device" },	    { "/entropy", "entropy device" },
-	{ "/snapshot/", "snapshots" },		    { "/cpu-config", "CPU templates" },
+	{ "/cpu-config", "CPU templates" },
 	{ "/hotplug/", "hotplug" },		    { "/serial", "serial configuration" },
 	{ "/pmem/", "pmem device" },
 };
@@ -414,6 +440,8 @@ void api_route(void *ctx, const struct api_request *req, struct api_response *re
 		json_decref(c.answer);
 		return;
 	}
+	if (rt->when == PRE)
+		c.r->configured = true;
 	resp->status = c.answer ? 200 : 204;
 	route_log_accepted(req, resp->status);
 	resp->body = c.answer ? json_dumps(c.answer, JSON_COMPACT) : NULL;

@@ -31,6 +31,10 @@ struct api_vmm_ops {
 	int (*start_logger)(void *vmm, const struct logger_config *l, struct errbuf *e);
 	int (*start_metrics)(void *vmm, const char *path, bool emit_id, const char *properties,
 			     struct errbuf *e);
+	/* PUT /snapshot/create (the VM is paused) and /snapshot/load (nothing configured). */
+	int (*snapshot_create)(void *vmm, const struct snapshot_create_request *r,
+			       struct errbuf *e);
+	int (*snapshot_load)(void *vmm, const struct snapshot_load_request *r, struct errbuf *e);
 };
 
 struct api_router {
@@ -38,6 +42,7 @@ struct api_router {
 	const struct api_vmm_ops *ops;
 	void *vmm;
 	bool logger_set, metrics_set; /* each may be configured once */
+	bool configured;              /* a pre-boot PUT or PATCH changed the configuration */
 };
 
 /* An api_handler_fn: ctx is a struct api_router. */

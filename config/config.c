@@ -34,6 +34,25 @@ void config_free(struct vm_config *cfg)
 	cfg->check_files = check_files;
 }
 
+void config_take_vm(struct vm_config *dst, struct vm_config *src)
+{
+	free(dst->kernel_path);
+	free(dst->initrd_path);
+	free(dst->cmdline);
+	for (unsigned i = 0; i < dst->ndrives; i++)
+		free(dst->drives[i].path);
+	dst->kernel_path = src->kernel_path;
+	dst->initrd_path = src->initrd_path;
+	dst->cmdline = src->cmdline;
+	dst->machine = src->machine;
+	dst->ndrives = src->ndrives;
+	dst->nnets = src->nnets;
+	memcpy(dst->drives, src->drives, sizeof(dst->drives));
+	memcpy(dst->nets, src->nets, sizeof(dst->nets));
+	src->kernel_path = src->initrd_path = src->cmdline = NULL;
+	src->ndrives = src->nnets = 0;
+}
+
 /*
  * A kernel, initrd or drive file as ember will open it: there, a regular file or a block
  * device, readable, and writable unless read-only. Non-blocking, so a FIFO cannot hang

@@ -96,6 +96,9 @@ struct vm_config {
 
 void config_init(struct vm_config *cfg);
 void config_free(struct vm_config *cfg);
+/* Moves src's VM (boot source, machine, drives, interfaces) into dst, replacing dst's;
+   src keeps the rest and is left without a VM. */
+void config_take_vm(struct vm_config *dst, struct vm_config *src);
 
 int config_set_kernel(struct vm_config *cfg, const char *path, struct errbuf *e);
 int config_set_initrd(struct vm_config *cfg, const char *path, struct errbuf *e);

@@ -730,3 +730,170 @@ json_t *config_json_dump(const struct vm_config *cfg)
 		json_object_set_new(root, "metrics", json_dump_metrics(cfg));
 	return root;
 }
+
+/* ---- snapshots ---- */
+
+static const char *const snapshot_types[] = { "Full", "Diff", NULL };
+static const struct jfield snapshot_create_fields[] = {
+	{ "snapshot_path", J_STRING, true }, { "mem_file_path", J_STRING, true },
+	{ "snapshot_type", J_STRING, false }, { "version", J_STRING, false },
+};
+
+int config_json_snapshot_create(const json_t *body, struct snapshot_create_request *r,
+				struct errbuf *e)
+{
+	const char *w = "snapshot-create";
+	int type = 0;
+	*r = (struct snapshot_create_request){ 0 };
+	if (JCHECK(body, w, snapshot_create_fields, e) < 0 ||
+	    jstr_clean(body, w, "snapshot_path", &r->snapshot_path, e) < 0 ||
+	    jstr_clean(body, w, "mem_file_path", &r->mem_path, e) < 0 ||
+	    (jget(body, "snapshot_type") && jenum(body, w, "snapshot_type", snapshot_types, &type, e) < 0))
+		return -1;
+	if (!*r->snapshot_path || !*r->mem_path)
+		return errf(e, "%s: snapshot_path and mem_file_path must not be empty", w);
+	r->diff = type == 1;
+	return 0;
+}
+
+static const struct jfield mem_backend_fields[] = {
+	{ "backend_type", J_STRING, true }, { "backend_path", J_STRING, true },
+};
+static const char *const backend_types[] = { "File", "Uffd", NULL };
+
+static int json_mem_backend(const json_t *mb, struct snapshot_load_request *r, struct errbuf *e)
+{
+	const char *w = "snapshot-load.mem_backend";
+	int type;
+	if (JCHECK(mb, w, mem_backend_fields, e) < 0 ||
+	    jenum(mb, w, "backend_type", backend_types, &type, e) < 0 ||
+	    jstr_clean(mb, w, "backend_path", &r->mem_path, e) < 0)
+		return -1;
+	if (type == 1)
+		return errf(e, "%s.backend_type: ember has no Uffd backend (use File)", w);
+	return 0;
+}
+
+static const struct jfield override_fields[] = {
+	{ "iface_id", J_STRING, true }, { "host_dev_name", J_STRING, true },
+};
+
+static int json_net_overrides(const json_t *arr, struct snapshot_load_request *r,
+			      struct errbuf *e)
+{
+	const char *w = "snapshot-load.network_overrides";
+	size_t i;
+	const json_t *o;
+	if (json_array_size(arr) > CONFIG_MAX_DEVICES)
+		return errf(e, "%s: more than %d entries", w, CONFIG_MAX_DEVICES);
+	json_array_foreach(arr, i, o) {
+		struct net_override *ov = &r->overrides[r->noverrides++];
+		if (JCHECK(o, w, override_fields, e) < 0 ||
+		    jstr_clean(o, w, "iface_id", &ov->iface_id, e) < 0 ||
+		    jstr_clean(o, w, "host_dev_name", &ov->host_dev_name, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const snapshot_huge_pages[] = { "Snapshot", "None", "Transparent", "2M",
+						   NULL };
+static const struct jfield snapshot_load_fields[] = {
+	{ "snapshot_path", J_STRING, true },	  { "mem_backend", J_OBJECT, false },
+	{ "mem_file_path", J_STRING, false },	  { "track_dirty_pages", J_BOOL, false },
+	{ "enable_diff_snapshots", J_BOOL, false }, { "resume_vm", J_BOOL, false },
+	{ "network_overrides", J_ARRAY, false },   { "clock_realtime", J_BOOL, false },
+	{ "huge_pages", J_STRING, false },
+};
+
+int config_json_snapshot_load(const json_t *body, struct snapshot_load_request *r,
+			      struct errbuf *e)
+{
+	const char *w = "snapshot-load";
+	const json_t *mb = jget(body, "mem_backend"), *ov = jget(body, "network_overrides");
+	int huge = 0;
+	memset(r, 0, sizeof(*r));
+	if (JCHECK(body, w, snapshot_load_fields, e) < 0 ||
+	    jstr_clean(body, w, "snapshot_path", &r->snapshot_path, e) < 0)
+		return -1;
+	if (!mb == !jget(body, "mem_file_path"))
+		return errf(e, "%s: exactly one of mem_backend and mem_file_path is needed", w);
+	if ((mb ? json_mem_backend(mb, r, e) : jstr_clean(body, w, "mem_file_path", &r->mem_path, e)) < 0 ||
+	    (ov && json_net_overrides(ov, r, e) < 0) ||
+	    (jget(body, "huge_pages") && jenum(body, w, "huge_pages", snapshot_huge_pages, &huge, e) < 0))
+		return -1;
+	if (huge > 1) /* the memory file is mapped as it is: ordinary pages */
+		return errf(e, "%s.huge_pages: %s needs a Uffd backend; a File backend is mapped "
+			    "with ordinary pages (Snapshot or None)", w, snapshot_huge_pages[huge]);
+	if (!*r->snapshot_path || !*r->mem_path)
+		return errf(e, "%s: snapshot_path and the memory file path must not be empty", w);
+	r->track_dirty_pages = jbool(body, "track_dirty_pages", false) ||
+			       jbool(body, "enable_diff_snapshots", false);
+	r->resume_vm = jbool(body, "resume_vm", false);
+	r->clock_realtime = jbool(body, "clock_realtime", false);
+	return 0;
+}
+
+char *config_json_snapshot_text(const struct vm_config *cfg)
+{
+	json_t *all = config_json_dump(cfg);
+	json_t *keep = json_object();
+	static const char *const keys[] = { "boot-source", "machine-config", "drives",
+					    "network-interfaces" };
+	for (size_t i = 0; all && keep && i < ARRAY_SIZE(keys); i++) {
+		json_t *v = json_object_get(all, keys[i]);
+		if (v)
+			json_object_set(keep, keys[i], v);
+	}
+	char *text = all && keep ? json_dumps(keep, JSON_COMPACT) : NULL;
+	json_decref(all);
+	json_decref(keep);
+	return text;
+}
+
+/* Each override names an interface of the snapshot, which then gets its TAP. */
+static int json_apply_overrides(json_t *root, const struct net_override *ov, unsigned n,
+				struct errbuf *e)
+{
+	json_t *nets = json_object_get(root, "network-interfaces");
+	for (unsigned k = 0; k < n; k++) {
+		size_t i;
+		json_t *net;
+		bool found = false;
+		json_array_foreach(nets, i, net) {
+			if (strcmp(jstr(net, "iface_id") ? jstr(net, "iface_id") : "",
+				   ov[k].iface_id) == 0) {
+				json_object_set_new(net, "host_dev_name",
+						    json_string(ov[k].host_dev_name));
+				found = true;
+			}
+		}
+		if (!found)
+			return errf(e, "snapshot-load.network_overrides: the snapshot has no "
+				    "network interface '%.64s'", ov[k].iface_id);
+	}
+	return 0;
+}
+
+int config_json_snapshot_apply(struct vm_config *cfg, const char *text, size_t len,
+			       const struct net_override *overrides, unsigned n,
+			       struct errbuf *e)
+{
+	json_t *root = config_json_parse(text, len, e);
+	if (!root)
+		return -1;
+	struct vm_config tmp; /* cfg changes only when all of it was taken */
+	config_init(&tmp);
+	int r = json_apply_overrides(root, overrides, n, e) < 0 ? -1 :
+		config_json_load(&tmp, root, e);
+	if (r == 0)
+		config_take_vm(cfg, &tmp);
+	config_free(&tmp);
+	json_decref(root);
+	if (r < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return errf(e, "snapshot: its configuration: %s", why);
+	}
+	return 0;
+}

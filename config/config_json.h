@@ -78,4 +78,41 @@ int config_json_load_file(struct vm_config *cfg, const char *path, struct errbuf
 json_t *config_json_dump_machine(const struct vm_config *cfg);
 json_t *config_json_dump(const struct vm_config *cfg);
 
+/* ---- snapshots: the requests, and the configuration a snapshot carries ---- */
+
+struct snapshot_create_request {
+	const char *snapshot_path, *mem_path; /* point into the body */
+	bool diff;                            /* snapshot_type Diff */
+};
+int config_json_snapshot_create(const json_t *body, struct snapshot_create_request *r,
+				struct errbuf *e);
+
+/* A restored copy's own TAP: network_overrides' {iface_id, host_dev_name}. */
+struct net_override {
+	const char *iface_id, *host_dev_name;
+};
+struct snapshot_load_request {
+	const char *snapshot_path, *mem_path; /* mem_backend.backend_path or mem_file_path */
+	bool track_dirty_pages, resume_vm, clock_realtime;
+	unsigned noverrides;
+	struct net_override overrides[CONFIG_MAX_DEVICES];
+};
+int config_json_snapshot_load(const json_t *body, struct snapshot_load_request *r,
+			      struct errbuf *e);
+
+/*
+ * What a snapshot keeps of the configuration: boot source, machine, drives and network
+ * interfaces, as GET /vm/config shows them (logger, metrics and the id belong to the
+ * process that restores). Returns malloc'd compact JSON, or NULL when out of memory.
+ */
+char *config_json_snapshot_text(const struct vm_config *cfg);
+/*
+ * The other way, onto a configuration nothing was set in yet, each interface named in
+ * overrides on its new TAP; files are not opened here (the kernel need not exist where
+ * a snapshot is restored). One line in e when the text or an override is bad.
+ */
+int config_json_snapshot_apply(struct vm_config *cfg, const char *text, size_t len,
+			       const struct net_override *overrides, unsigned n,
+			       struct errbuf *e);
+
 #endif

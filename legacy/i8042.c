@@ -195,3 +195,25 @@ int i8042_create(struct i8042 *k, struct vm_host *h, struct errbuf *e)
 	/* One range 0x60-0x64 keeps the table small; 0x61-0x63 read as all-ones. */
 	return bus_register(h->pio, I8042_DATA_PORT, 5, i8042_pio, k, "i8042", e);
 }
+
+void i8042_save(struct i8042 *k, struct i8042_state *s)
+{
+	pthread_mutex_lock(&k->lock);
+	*s = (struct i8042_state){ .ctr = k->ctr, .param_cmd = k->param_cmd,
+				   .irq_high = k->irq_high, .head = k->head, .count = k->count };
+	memcpy(s->buf, k->buf, sizeof(s->buf));
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *k, const struct i8042_state *s, struct errbuf *e)
+{
+	if (s->head >= I8042_BUF_SIZE || s->count > I8042_BUF_SIZE)
+		return errf(e, "snapshot: i8042 buffer at %u with %u bytes (at most %u)", s->head,
+			    s->count, I8042_BUF_SIZE);
+	pthread_mutex_lock(&k->lock);
+	k->ctr = s->ctr, k->param_cmd = s->param_cmd, k->irq_high = s->irq_high;
+	k->head = s->head, k->count = s->count;
+	memcpy(k->buf, s->buf, sizeof(k->buf));
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}

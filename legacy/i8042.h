@@ -68,4 +68,14 @@ int i8042_ctrl_alt_del(struct i8042 *k, struct errbuf *e);
 struct vm_host;
 int i8042_create(struct i8042 *k, struct vm_host *h, struct errbuf *e);
 
+/* For snapshots: the controller byte and the bytes waiting for the guest. */
+struct i8042_state {
+	uint8_t ctr, param_cmd, irq_high, pad;
+	uint32_t head, count;
+	uint8_t buf[I8042_BUF_SIZE];
+};
+void i8042_save(struct i8042 *k, struct i8042_state *s);
+/* The line is taken as saved: the IOAPIC's state holds its level. */
+int i8042_restore(struct i8042 *k, const struct i8042_state *s, struct errbuf *e);
+
 #endif

@@ -317,3 +317,32 @@ int serial_create(struct serial *s, const struct vm_host *h, int in_fd, int out_
 	serial_tty_raw(s, in_fd);
 	return 0;
 }
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	pthread_mutex_lock(&s->lock);
+	*st = (struct serial_state){
+		.ier = s->ier, .lcr = s->lcr, .mcr = s->mcr, .msr = s->msr, .scr = s->scr,
+		.dll = s->dll, .dlm = s->dlm, .fcr = s->fcr, .overrun = s->overrun,
+		.thre_pending = s->thre_pending, .irq_high = s->irq_high,
+		.rx_head = s->rx_head, .rx_count = s->rx_count,
+	};
+	memcpy(st->rx, s->rx, sizeof(st->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_restore(struct serial *s, const struct serial_state *st, struct errbuf *e)
+{
+	if (st->rx_head >= SERIAL_FIFO_SIZE || st->rx_count > SERIAL_FIFO_SIZE)
+		return errf(e, "snapshot: serial receive FIFO at %u with %u bytes (at most %u)",
+			    st->rx_head, st->rx_count, SERIAL_FIFO_SIZE);
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier, s->lcr = st->lcr, s->mcr = st->mcr, s->msr = st->msr;
+	s->scr = st->scr, s->dll = st->dll, s->dlm = st->dlm, s->fcr = st->fcr;
+	s->overrun = st->overrun, s->thre_pending = st->thre_pending;
+	s->irq_high = st->irq_high;
+	s->rx_head = st->rx_head, s->rx_count = st->rx_count;
+	memcpy(s->rx, st->rx, sizeof(s->rx));
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}

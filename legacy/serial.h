@@ -87,4 +87,15 @@ void serial_destroy(struct serial *s);
 #define UART_MSR_DSR 0x20
 #define UART_MSR_CTS 0x10
 
+/* For snapshots: the registers and the receive FIFO (bytes the guest has not read). */
+struct serial_state {
+	uint8_t ier, lcr, mcr, msr, scr, dll, dlm, fcr;
+	uint8_t overrun, thre_pending, irq_high, pad;
+	uint32_t rx_head, rx_count;
+	uint8_t rx[SERIAL_FIFO_SIZE];
+};
+void serial_save(struct serial *s, struct serial_state *st);
+/* The line is taken as saved: the IOAPIC's state holds its level. */
+int serial_restore(struct serial *s, const struct serial_state *st, struct errbuf *e);
+
 #endif

@@ -4,8 +4,24 @@
 #include <string.h>
 #include <linux/mman.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "util.h"
+
+static void guest_mem_set_regions(struct guest_mem *gm, uint8_t *p, uint64_t size)
+{
+	gm->host = p;
+	gm->size = size;
+	uint64_t low = size < GUEST_MEM_GAP_START ? size : GUEST_MEM_GAP_START;
+	gm->regions[0] = (struct guest_mem_region){ .gpa = 0, .size = low, .host = gm->host };
+	gm->nregions = 1;
+	if (size > low) {
+		gm->regions[1] = (struct guest_mem_region){
+			.gpa = GUEST_MEM_HIGH_START, .size = size - low, .host = gm->host + low,
+		};
+		gm->nregions = 2;
+	}
+}
 
 int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e)
 {
@@ -36,17 +52,27 @@ int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, st
 		return errf(e, "guest memory: transparent huge pages (MADV_HUGEPAGE): %s%s",
 			    strerror(err), err == EINVAL ? " (a kernel without THP?)" : "");
 	}
-	gm->host = p;
-	gm->size = size;
-	uint64_t low = size < GUEST_MEM_GAP_START ? size : GUEST_MEM_GAP_START;
-	gm->regions[0] = (struct guest_mem_region){ .gpa = 0, .size = low, .host = gm->host };
-	gm->nregions = 1;
-	if (size > low) {
-		gm->regions[1] = (struct guest_mem_region){
-			.gpa = GUEST_MEM_HIGH_START, .size = size - low, .host = gm->host + low,
-		};
-		gm->nregions = 2;
-	}
+	guest_mem_set_regions(gm, p, size);
+	return 0;
+}
+
+int guest_mem_init_file(struct guest_mem *gm, uint64_t size, int fd, struct errbuf *e)
+{
+	struct stat st;
+	memset(gm, 0, sizeof(*gm));
+	if (size == 0 || size % (4 * KIB))
+		return errf(e, "guest memory size %llu is not a positive multiple of 4 KiB",
+			    (unsigned long long)size);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return errf(e, "memory file: not a regular file");
+	if ((uint64_t)st.st_size < size)
+		return errf(e, "memory file: %llu bytes, the snapshot's guest has %llu",
+			    (unsigned long long)st.st_size, (unsigned long long)size);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED)
+		return errf(e, "memory file: mmap of %llu MiB: %s",
+			    (unsigned long long)(size / MIB), strerror(errno));
+	guest_mem_set_regions(gm, p, size);
 	return 0;
 }
 

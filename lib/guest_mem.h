@@ -36,6 +36,12 @@ int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e);
  * transparent huge pages where it can (Firecracker's huge_pages "Transparent"). */
 #define GUEST_MEM_HUGE_THP 2u
 int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, struct errbuf *e);
+/*
+ * RAM that is a snapshot's memory file: fd mapped MAP_PRIVATE, so pages load when the
+ * guest first touches them, are shared with every VM mapped from the same file until
+ * written, and a write never reaches the file. The file must hold size bytes.
+ */
+int guest_mem_init_file(struct guest_mem *gm, uint64_t size, int fd, struct errbuf *e);
 void guest_mem_destroy(struct guest_mem *gm);
 
 /*

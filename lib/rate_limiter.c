@@ -304,3 +304,27 @@ int rate_limiter_parse(const char *spec, struct token_bucket_config *out, struct
 	*out = c;
 	return 0;
 }
+
+static void bucket_restore(struct token_bucket *b, int64_t budget, uint64_t burst, uint64_t now)
+{
+	int64_t cap = b->size > INT64_MAX ? INT64_MAX : (int64_t)b->size;
+	b->budget = budget > cap ? cap : budget < -cap ? -cap : budget;
+	b->burst = burst < b->burst ? burst : b->burst;
+	b->frac = 0;
+	b->last_ns = now;
+}
+
+void rate_limiter_save(const struct rate_limiter *rl, struct rate_limiter_state *s)
+{
+	*s = (struct rate_limiter_state){
+		.budget = { rl->bandwidth.budget, rl->ops.budget },
+		.burst = { rl->bandwidth.burst, rl->ops.burst },
+	};
+}
+
+void rate_limiter_restore(struct rate_limiter *rl, const struct rate_limiter_state *s)
+{
+	uint64_t now = monotonic_ns();
+	bucket_restore(&rl->bandwidth, s->budget[0], s->burst[0], now);
+	bucket_restore(&rl->ops, s->budget[1], s->burst[1], now);
+}

@@ -110,4 +110,17 @@ struct rate_limiter_change {
  */
 int rate_limiter_parse(const char *spec, struct token_bucket_config *out, struct errbuf *e);
 
+/*
+ * For snapshots: what each bucket holds now (Firecracker persists the same). A restore
+ * onto a limiter built from the same configuration gives back the tokens, capped at
+ * the bucket's size; refill counts from the restore. A blocked limiter's timer is
+ * not saved: the restored device looks at its ring once, which blocks it again.
+ */
+struct rate_limiter_state {
+	int64_t budget[2]; /* bandwidth, ops */
+	uint64_t burst[2];
+};
+void rate_limiter_save(const struct rate_limiter *rl, struct rate_limiter_state *s);
+void rate_limiter_restore(struct rate_limiter *rl, const struct rate_limiter_state *s);
+
 #endif

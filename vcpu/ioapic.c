@@ -171,3 +171,22 @@ void ioapic_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t size, bo
 	if (!is_write)
 		memcpy(data, &val, size);
 }
+
+void ioapic_save(struct ioapic *io, struct ioapic_state *s)
+{
+	pthread_mutex_lock(&io->lock);
+	*s = (struct ioapic_state){ .id = io->id, .ioregsel = io->ioregsel, .line = io->line };
+	memcpy(s->redir, io->redir, sizeof(s->redir));
+	pthread_mutex_unlock(&io->lock);
+}
+
+void ioapic_restore(struct ioapic *io, const struct ioapic_state *s)
+{
+	pthread_mutex_lock(&io->lock);
+	io->id = (uint8_t)s->id;
+	io->ioregsel = s->ioregsel;
+	io->line = s->line;
+	memcpy(io->redir, s->redir, sizeof(io->redir));
+	ioapic_publish_routes(io);
+	pthread_mutex_unlock(&io->lock);
+}

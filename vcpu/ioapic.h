@@ -62,4 +62,13 @@ struct ioapic_route ioapic_route_of(uint64_t redir);
 #define IOAPIC_RTE_MASKED (1ULL << 16)
 #define IOAPIC_RTE_DEST_SHIFT 56
 
+/* For snapshots: everything the guest programmed and the pin levels. */
+struct ioapic_state {
+	uint32_t id, ioregsel, line, pad;
+	uint64_t redir[IOAPIC_NUM_PINS];
+};
+void ioapic_save(struct ioapic *io, struct ioapic_state *s);
+/* Takes s and hands KVM the routes it implies. */
+void ioapic_restore(struct ioapic *io, const struct ioapic_state *s);
+
 #endif

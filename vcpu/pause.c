@@ -57,6 +57,7 @@ void vcpu_park_while_paused(struct vcpu *vcpu)
 	struct vm_pause *p = &vm->pause;
 	if (!vm_is_paused(vm))
 		return;
+	vcpu_complete_exit(vcpu);
 	pthread_mutex_lock(&p->lock);
 	if (p->paused && !vm_stopping(vm)) {
 		vcpu->state = VCPU_PARKED;

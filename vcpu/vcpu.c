@@ -161,6 +161,18 @@ static bool vcpu_run_once(struct vcpu *vcpu)
 	return false;
 }
 
+void vcpu_complete_exit(struct vcpu *vcpu)
+{
+	if (vcpu->fd < 0 || !vcpu->run)
+		return;
+	/* -EINTR once the access is complete; one that needs another access (a string
+	   instruction across MMIO) exits for it first, and is served like any exit. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	while (ioctl(vcpu->fd, KVM_RUN, 0) == 0 && vcpu_handle_exit(vcpu))
+		;
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;

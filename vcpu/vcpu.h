@@ -31,6 +31,12 @@ struct vcpu {
 int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e);
 void *vcpu_thread(void *arg);
 void vcpu_kick(struct vcpu *vcpu);
+/*
+ * Finishes the instruction of the last MMIO or port exit without running another (KVM
+ * completes it in the next KVM_RUN, which immediate_exit ends at once), so that the
+ * registers a snapshot reads hold its result. The vCPU's own thread, before it parks.
+ */
+void vcpu_complete_exit(struct vcpu *vcpu);
 int vcpu_kick_signal_install(struct errbuf *e);
 
 #endif

@@ -63,7 +63,8 @@ static int vm_map_memory(struct vm *vm, uint64_t mem_bytes, const struct vm_mem_
 {
 	unsigned flags = !mo ? 0 : mo->huge_2m ? GUEST_MEM_HUGE_2M :
 				   mo->huge_thp ? GUEST_MEM_HUGE_THP : 0;
-	if (guest_mem_init_flags(&vm->mem, mem_bytes, flags, e) < 0)
+	if (mo && mo->from_file ? guest_mem_init_file(&vm->mem, mem_bytes, mo->file_fd, e) < 0 :
+				  guest_mem_init_flags(&vm->mem, mem_bytes, flags, e) < 0)
 		return -1;
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *r = &vm->mem.regions[i];
@@ -274,6 +275,7 @@ void vm_destroy(struct vm *vm)
 			close(v->fd);
 	}
 	free(vm->cpuid);
+	free(vm->snapshot_msrs);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	guest_mem_destroy(&vm->mem);

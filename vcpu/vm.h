@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../arch/cpu_state.h"
 #include "../lib/error.h"
 #include "../lib/event_loop.h"
 #include "../lib/guest_mem.h"
@@ -39,6 +40,8 @@ struct vm {
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
 	struct vm_host host; /* what devices may use of all this (host.h) */
+	uint32_t *snapshot_msrs; /* the MSRs a snapshot saves: found at the first one */
+	uint32_t snapshot_nmsrs;
 
 	uint64_t t_tsc_zero_ns; /* guest TSCs were set to 0 */
 
@@ -54,6 +57,8 @@ struct vm_mem_options {
 	bool huge_2m;   /* 2 MiB huge pages */
 	bool huge_thp;  /* transparent huge pages (MADV_HUGEPAGE) */
 	bool dirty_log; /* KVM_MEM_LOG_DIRTY_PAGES on every RAM slot */
+	bool from_file; /* RAM is a snapshot's memory file, file_fd, mapped MAP_PRIVATE */
+	int file_fd;
 };
 /*
  * loop is the VMM's event loop (it outlives the VM): the VM's stop eventfd and its
@@ -73,5 +78,29 @@ int vm_run(struct vm *vm, struct errbuf *e);
 void vm_request_stop(struct vm *vm, int status);
 /* The signals that end a VM cleanly (SIGINT, SIGTERM, SIGHUP), read through a signalfd. */
 void vm_stop_signals(sigset_t *set);
+
+/* ---- snapshots (vm_snapshot.c); the VM is paused (every vCPU parked) ---- */
+
+/* What the VM itself holds besides its vCPUs and devices. */
+struct vm_state {
+	struct kvm_clock_data clock; /* kvmclock */
+	uint64_t realtime_ns;        /* the host's wall clock when clock was read */
+	struct ioapic_state ioapic;
+};
+int vm_save_state(struct vm *vm, struct vm_state *s, struct errbuf *e);
+/* kvmclock goes on where it stopped (Firecracker's default), or with clock_realtime
+   advanced by the wall-clock time since the snapshot. */
+int vm_restore_state(struct vm *vm, const struct vm_state *s, bool clock_realtime,
+		     struct errbuf *e);
+int vm_save_vcpu(struct vm *vm, unsigned index, struct cpu_state *s, struct errbuf *e);
+/* Onto a vCPU of vm_create_vcpus, replacing its boot state; checks the CPU features. */
+int vm_restore_vcpu(struct vm *vm, unsigned index, const struct cpu_state *s,
+		    struct errbuf *e);
+/*
+ * All guest RAM to path, created 0600: the regions back to back, as a restore maps
+ * them. Pages of zeros are left as holes (the file is sparse), so an idle guest's
+ * file costs little disk and little time.
+ */
+int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e);
 
 #endif

@@ -466,6 +466,22 @@ static void blk_reset(void *dev, struct virtio_mmio *t)
 		blk_req_free(b, d.cookie);
 }
 
+/* A snapshot: what the engine holds finishes and is answered; nothing new is taken. */
+static void blk_quiesce(void *dev, struct virtio_mmio *t, unsigned index, struct virtq *q)
+{
+	struct virtio_blk *b = dev;
+	uint64_t answered = b->answered;
+	(void)index;
+	blk_engine_settle(b->engine);
+	if (!virtio_mmio_queue_live(t, q)) {
+		blk_reset(dev, t);
+		return;
+	}
+	blk_reap(b, q);
+	if (b->answered != answered)
+		virtio_mmio_notify_used(t, q);
+}
+
 static void blk_destroy(void *dev)
 {
 	struct virtio_blk *b = dev;
@@ -527,6 +543,7 @@ static const struct virtio_device_ops blk_ops_template = {
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.quiesce = blk_quiesce,
 };
 
 static void blk_fill_config(struct virtio_blk *b)
@@ -786,4 +803,35 @@ int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap)
 		return snprintf(out, cap, "root=/dev/vd%c %s", 'a' + (int)i, mode);
 	}
 	return 0;
+}
+
+/* Snapshots: the limiter is the device's, so it is read and set under the lock. */
+struct blk_state_call {
+	struct virtio_blk *b;
+	struct virtio_blk_state *s;
+	bool save;
+};
+
+static void blk_state_locked(void *ctx, struct virtq *q)
+{
+	struct blk_state_call *c = ctx;
+	(void)q;
+	if (c->save)
+		rate_limiter_save(&c->b->rl, &c->s->rl);
+	else
+		rate_limiter_restore(&c->b->rl, &c->s->rl);
+}
+
+void virtio_blk_save(struct virtio_blk *b, struct virtio_blk_state *s)
+{
+	struct blk_state_call c = { b, s, true };
+	memset(s, 0, sizeof(*s));
+	virtio_mmio_run(b->t, VIRTIO_MMIO_NO_QUEUE, blk_state_locked, &c);
+}
+
+void virtio_blk_restore(struct virtio_blk *b, const struct virtio_blk_state *s)
+{
+	struct virtio_blk_state copy = *s;
+	struct blk_state_call c = { b, &copy, false };
+	virtio_mmio_run(b->t, VIRTIO_MMIO_NO_QUEUE, blk_state_locked, &c);
 }

@@ -37,4 +37,11 @@ int virtio_blk_update(struct virtio_blk *b, const char *path,
  */
 int virtio_blk_root_args(const struct vm_config *cfg, char *out, size_t cap);
 
+/* For snapshots: the rate limiter's buckets (the transport saves the rest). */
+struct virtio_blk_state {
+	struct rate_limiter_state rl;
+};
+void virtio_blk_save(struct virtio_blk *b, struct virtio_blk_state *s);
+void virtio_blk_restore(struct virtio_blk *b, const struct virtio_blk_state *s);
+
 #endif

@@ -423,3 +423,61 @@ int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap)
 	return snprintf(out, cap, "virtio_mmio.device=4K@0x%llx:%u",
 			(unsigned long long)t->base, t->pin);
 }
+
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *s)
+{
+	pthread_mutex_lock(&t->lock);
+	for (unsigned q = 0; t->ops->quiesce && q < t->ops->num_queues; q++)
+		t->ops->quiesce(t->dev, t, q, &t->queues[q]);
+	*s = (struct virtio_mmio_state){
+		.device_id = t->ops->device_id, .num_queues = t->ops->num_queues,
+		.driver_features = t->driver_features,
+		.device_features_sel = t->device_features_sel,
+		.driver_features_sel = t->driver_features_sel, .queue_sel = t->queue_sel,
+		.status = t->status,
+		.interrupt_status = __atomic_load_n(&t->interrupt_status, __ATOMIC_SEQ_CST),
+		.config_generation = t->config_generation,
+	};
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		virtq_save(&t->queues[q], &s->queues[q]);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static int virtio_mmio_check_state(const struct virtio_mmio *t, const struct virtio_mmio_state *s,
+				   struct errbuf *e)
+{
+	if (s->device_id != t->ops->device_id || s->num_queues != t->ops->num_queues)
+		return errf(e, "snapshot: %s was device type %u with %u queues, not %u with %u",
+			    t->name, s->device_id, s->num_queues, t->ops->device_id,
+			    t->ops->num_queues);
+	if (s->driver_features & ~virtio_mmio_offered(t))
+		return errf(e, "snapshot: %s: features 0x%llx were never offered", t->name,
+			    (unsigned long long)(s->driver_features & ~virtio_mmio_offered(t)));
+	return 0;
+}
+
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s,
+			struct errbuf *e)
+{
+	if (virtio_mmio_check_state(t, s, e) < 0)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	t->driver_features = s->driver_features;
+	t->device_features_sel = s->device_features_sel;
+	t->driver_features_sel = s->driver_features_sel;
+	t->queue_sel = s->queue_sel;
+	t->status = s->status;
+	t->config_generation = s->config_generation;
+	__atomic_store_n(&t->interrupt_status, s->interrupt_status, __ATOMIC_SEQ_CST);
+	for (unsigned q = 0; q < t->ops->num_queues; q++)
+		if (!virtq_restore(&t->queues[q], &s->queues[q], t->host->mem, t->ops->queue_max))
+			virtio_mmio_ring_error(t, &t->queues[q]);
+	bool driven = (t->status & VIRTIO_STATUS_DRIVER_OK) &&
+		      !(t->status & VIRTIO_STATUS_NEEDS_RESET);
+	if (driven)
+		virtio_mmio_driver_ok(t);
+	if (driven && s->interrupt_status)
+		virtio_mmio_raise(t, 0);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}

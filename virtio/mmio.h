@@ -63,6 +63,9 @@ struct virtio_device_ops {
 	void (*reset)(void *dev, struct virtio_mmio *t);
 	/* The VM is going away: free dev (the transport is already stopped). */
 	void (*destroy)(void *dev);
+	/* Optional, for snapshots: finish in-flight work on queue index, which is q, so
+	   that guest RAM and the used ring hold its results (the VM is paused). */
+	void (*quiesce)(void *dev, struct virtio_mmio *t, unsigned index, struct virtq *q);
 };
 
 struct virtio_mmio {
@@ -130,5 +133,23 @@ bool virtio_mmio_queue_live(const struct virtio_mmio *t, const struct virtq *q);
 
 /* Kernel command-line words that announce the device to Linux. */
 int virtio_mmio_cmdline(const struct virtio_mmio *t, char *out, size_t cap);
+
+/*
+ * For snapshots: the transport's registers and its queues. virtio_mmio_save quiesces
+ * the device first. virtio_mmio_restore checks that the saved device is this one (type,
+ * queues, features offered), restarts the backend of a driven device and looks at
+ * each live queue once, as after DRIVER_OK; an interrupt the driver had not acked is
+ * raised again (a spurious one costs a driver nothing, a lost one hangs it).
+ */
+struct virtio_mmio_state {
+	uint32_t device_id, num_queues;
+	uint64_t driver_features;
+	uint32_t device_features_sel, driver_features_sel, queue_sel, status;
+	uint32_t interrupt_status, config_generation;
+	struct virtq_state queues[VIRTIO_MAX_QUEUES];
+};
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *s);
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s,
+			struct errbuf *e);
 
 #endif

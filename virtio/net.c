@@ -516,3 +516,37 @@ int virtio_net_update(struct virtio_net *n, const struct rate_limiter_change *rx
 	virtio_mmio_run(n->t, VIRTIO_MMIO_NO_QUEUE, net_update_locked, &u);
 	return u.ret;
 }
+
+/* Snapshots: the limiters are the device's, so they are read and set under the lock. */
+struct net_state_call {
+	struct virtio_net *n;
+	struct virtio_net_state *s;
+	bool save;
+};
+
+static void net_state_locked(void *ctx, struct virtq *q)
+{
+	struct net_state_call *c = ctx;
+	(void)q;
+	if (c->save) {
+		rate_limiter_save(&c->n->rx_limit.rl, &c->s->rx);
+		rate_limiter_save(&c->n->tx_limit.rl, &c->s->tx);
+	} else {
+		rate_limiter_restore(&c->n->rx_limit.rl, &c->s->rx);
+		rate_limiter_restore(&c->n->tx_limit.rl, &c->s->tx);
+	}
+}
+
+void virtio_net_save(struct virtio_net *n, struct virtio_net_state *s)
+{
+	struct net_state_call c = { n, s, true };
+	memset(s, 0, sizeof(*s));
+	virtio_mmio_run(n->t, VIRTIO_MMIO_NO_QUEUE, net_state_locked, &c);
+}
+
+void virtio_net_restore(struct virtio_net *n, const struct virtio_net_state *s)
+{
+	struct virtio_net_state copy = *s;
+	struct net_state_call c = { n, &copy, false };
+	virtio_mmio_run(n->t, VIRTIO_MMIO_NO_QUEUE, net_state_locked, &c);
+}

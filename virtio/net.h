@@ -26,4 +26,14 @@ const char *virtio_net_id(const struct virtio_net *n);
 int virtio_net_update(struct virtio_net *n, const struct rate_limiter_change *rx,
 		      const struct rate_limiter_change *tx, struct errbuf *e);
 
+/*
+ * For snapshots: both rate limiters' buckets (the transport saves the rest). A frame
+ * read from the TAP and not yet placed is not saved: the network may drop it.
+ */
+struct virtio_net_state {
+	struct rate_limiter_state rx, tx;
+};
+void virtio_net_save(struct virtio_net *n, struct virtio_net_state *s);
+void virtio_net_restore(struct virtio_net *n, const struct virtio_net_state *s);
+
 #endif

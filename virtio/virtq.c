@@ -247,3 +247,34 @@ bool virtq_arm_notify(struct virtq *q)
 {
 	return virtq_arm_notify_at(q, q->last_avail);
 }
+
+void virtq_save(const struct virtq *q, struct virtq_state *s)
+{
+	*s = (struct virtq_state){
+		.desc_gpa = q->desc_gpa, .avail_gpa = q->avail_gpa, .used_gpa = q->used_gpa,
+		.size = q->size, .last_avail = q->last_avail, .used_idx = q->used_idx,
+		.signalled = q->signalled, .ready = q->ready, .enabled = q->enabled,
+		.event_idx = q->event_idx, .indirect = q->indirect, .broken = q->broken,
+		.signalled_valid = q->signalled_valid,
+	};
+}
+
+bool virtq_restore(struct virtq *q, const struct virtq_state *s, const struct guest_mem *mem,
+		   uint16_t max)
+{
+	virtq_reset(q);
+	q->size = s->size;
+	q->ready = s->ready;
+	q->desc_gpa = s->desc_gpa, q->avail_gpa = s->avail_gpa, q->used_gpa = s->used_gpa;
+	if (!s->enabled)
+		return true;
+	if (!virtq_enable(q, mem, max, s->event_idx, s->indirect))
+		return false;
+	q->last_avail = s->last_avail;
+	q->used_idx = s->used_idx;
+	q->signalled = s->signalled;
+	q->signalled_valid = s->signalled_valid;
+	if (s->broken)
+		virtq_break(q, "broken when the snapshot was taken");
+	return !s->broken;
+}

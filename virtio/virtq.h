@@ -89,4 +89,18 @@ bool virtq_arm_notify(struct virtq *q);
  */
 bool virtq_arm_notify_at(struct virtq *q, uint16_t idx);
 
+/* For snapshots: the addresses the driver gave and where the device is in the rings. */
+struct virtq_state {
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t size, last_avail, used_idx, signalled;
+	uint8_t ready, enabled, event_idx, indirect, broken, signalled_valid, pad[2];
+};
+void virtq_save(const struct virtq *q, struct virtq_state *s);
+/*
+ * q as s left it. An enabled queue goes through virtq_enable's checks again (the file
+ * is not trusted more than the guest): false, with q broken, when they fail.
+ */
+bool virtq_restore(struct virtq *q, const struct virtq_state *s, const struct guest_mem *mem,
+		   uint16_t max);
+
 #endif
