@@ -354,8 +354,14 @@ static int vmm_api_snapshot_create(void *opaque, const struct snapshot_create_re
 	uint64_t t0 = monotonic_ns();
 	struct snapshot_machine m = vmm_machine(v);
 	int rc = snapshot_create(&m, r, e);
-	METRIC_STORE(metrics.latencies_us.full_create_snapshot, (monotonic_ns() - t0) / 1000);
-	METRIC_STORE(metrics.latencies_us.vmm_full_create_snapshot, (monotonic_ns() - t0) / 1000);
+	uint64_t us = (monotonic_ns() - t0) / 1000;
+	METRIC_STORE(*(r->diff ? &metrics.latencies_us.diff_create_snapshot :
+				 &metrics.latencies_us.full_create_snapshot), us);
+	METRIC_STORE(*(r->diff ? &metrics.latencies_us.vmm_diff_create_snapshot :
+				 &metrics.latencies_us.vmm_full_create_snapshot), us);
+	if (rc == 0)
+		log_info("%s snapshot %s, memory %s: %llu us", r->diff ? "diff" : "full",
+			 r->snapshot_path, r->mem_path, (unsigned long long)us);
 	return rc;
 }
 

@@ -107,6 +107,7 @@ const struct seccomp_rule seccomp_rules[] = {
 	ALLOW(VMM, fchmod, "snapshot-create: state and memory files are the owner's only"),
 	ALLOW(VMM, pwrite64, "snapshot-create: guest RAM into the memory file"),
 	IOCTL(VMM, KVM_GET_CLOCK, "snapshot-create: kvmclock"),
+	IOCTL(VMM, KVM_GET_DIRTY_LOG, "snapshot-create: the pages a Diff snapshot writes"),
 	IOCTL(VMM, KVM_GET_MSR_INDEX_LIST, "snapshot-create: which MSRs to save (first time)"),
 	IOCTL(VMM, KVM_GET_MSRS, "snapshot-create: a parked vCPU's MSRs"),
 	IOCTL(VMM, KVM_GET_TSC_KHZ, "snapshot-create: a parked vCPU's TSC rate"),

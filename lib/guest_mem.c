@@ -1,6 +1,7 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/mman.h>
 #include <sys/mman.h>
@@ -76,8 +77,16 @@ int guest_mem_init_file(struct guest_mem *gm, uint64_t size, int fd, struct errb
 	return 0;
 }
 
+int guest_mem_track_writes(struct guest_mem *gm, struct errbuf *e)
+{
+	if (!gm->written)
+		gm->written = calloc((gm->size / (4 * KIB) + 63) / 64, sizeof(uint64_t));
+	return gm->written ? 0 : errf(e, "out of memory (guest RAM write bitmap)");
+}
+
 void guest_mem_destroy(struct guest_mem *gm)
 {
+	free(gm->written);
 	if (gm->host)
 		munmap(gm->host, gm->size);
 	memset(gm, 0, sizeof(*gm));

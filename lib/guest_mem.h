@@ -26,6 +26,9 @@ struct guest_mem {
 	uint64_t size;   /* bytes of RAM */
 	unsigned nregions;
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	/* NULL, or one bit per 4 KiB page of the mapping that ember itself wrote (what a
+	   device put in guest buffers and rings): KVM's dirty log sees only the guest's. */
+	uint64_t *written;
 };
 
 int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e);
@@ -43,6 +46,20 @@ int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, st
  */
 int guest_mem_init_file(struct guest_mem *gm, uint64_t size, int fd, struct errbuf *e);
 void guest_mem_destroy(struct guest_mem *gm);
+
+/* From now on guest_mem_mark_written records pages (Diff snapshots). */
+int guest_mem_track_writes(struct guest_mem *gm, struct errbuf *e);
+/* The host wrote [p, p + len), a range guest_mem_at returned: its pages are dirty. */
+static inline void guest_mem_mark_written(const struct guest_mem *gm, const void *p,
+					  uint64_t len)
+{
+	if (!gm->written || !len)
+		return;
+	uint64_t first = (uint64_t)((const uint8_t *)p - gm->host) >> 12;
+	uint64_t last = ((uint64_t)((const uint8_t *)p - gm->host) + len - 1) >> 12;
+	for (uint64_t pg = first; pg <= last; pg++)
+		__atomic_fetch_or(&gm->written[pg / 64], 1ULL << (pg % 64), __ATOMIC_RELAXED);
+}
 
 /*
  * Host pointer for [gpa, gpa + len), or NULL when any byte of it is not RAM or lies in

@@ -60,8 +60,8 @@ static void snapshot_add_devices(struct snap_writer *w, const struct snapshot_ma
 int snapshot_create(const struct snapshot_machine *m, const struct snapshot_create_request *r,
 		    struct errbuf *e)
 {
-	if (r->diff)
-		return errf(e, "snapshot-create: Diff snapshots are not supported yet (use Full)");
+	if (vm_check_not_ram(m->vm, r->snapshot_path, e) < 0)
+		return -1;
 	struct snap_writer w = { 0 };
 	struct vm_state vs;
 	char *conf = config_json_snapshot_text(m->cfg);
@@ -76,7 +76,7 @@ int snapshot_create(const struct snapshot_machine *m, const struct snapshot_crea
 	}
 	if (rc == 0) {
 		snapshot_add_devices(&w, m);
-		rc = vm_save_memory(m->vm, r->mem_path, e) < 0 ||
+		rc = vm_save_memory(m->vm, r->mem_path, r->diff, e) < 0 ||
 		     snap_writer_save(&w, r->snapshot_path, m->vm->mem.size, m->vm->nvcpus, e) < 0 ?
 			     -1 : 0;
 	}

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../arch/cpuid.h"
@@ -66,6 +67,11 @@ static int vm_map_memory(struct vm *vm, uint64_t mem_bytes, const struct vm_mem_
 	if (mo && mo->from_file ? guest_mem_init_file(&vm->mem, mem_bytes, mo->file_fd, e) < 0 :
 				  guest_mem_init_flags(&vm->mem, mem_bytes, flags, e) < 0)
 		return -1;
+	if (mo && mo->dirty_log && guest_mem_track_writes(&vm->mem, e) < 0)
+		return -1;
+	struct stat st;
+	if (mo && mo->from_file && fstat(mo->file_fd, &st) == 0)
+		vm->mem_file = (struct vm_mem_file){ true, st.st_dev, st.st_ino };
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region region = {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../arch/cpu_state.h"
 #include "../lib/error.h"
@@ -40,6 +41,11 @@ struct vm {
 	struct vcpu vcpus[VM_MAX_VCPUS];
 
 	struct vm_host host; /* what devices may use of all this (host.h) */
+	struct vm_mem_file { /* the memory file RAM is mapped from, if any */
+		bool mapped;
+		dev_t dev;
+		ino_t ino;
+	} mem_file;
 	uint32_t *snapshot_msrs; /* the MSRs a snapshot saves: found at the first one */
 	uint32_t snapshot_nmsrs;
 
@@ -97,10 +103,17 @@ int vm_save_vcpu(struct vm *vm, unsigned index, struct cpu_state *s, struct errb
 int vm_restore_vcpu(struct vm *vm, unsigned index, const struct cpu_state *s,
 		    struct errbuf *e);
 /*
- * All guest RAM to path, created 0600: the regions back to back, as a restore maps
- * them. Pages of zeros are left as holes (the file is sparse), so an idle guest's
- * file costs little disk and little time.
+ * Guest RAM to path: the regions back to back, as a restore maps them.
+ *   full  all of it, into path created 0600; pages of zeros are holes (the file is
+ *         sparse), so an idle guest's file costs little disk and little time
+ *   diff  only the pages written since the last snapshot (or boot, or restore): KVM's
+ *         dirty log for the guest's writes, guest_mem's bitmap for ember's own; path
+ *         must be a memory file of this VM's size (the full snapshot it updates)
+ * Both start the next interval of the dirty log. Never the file RAM is mapped from:
+ * writing it would change the running guest's memory under it.
  */
-int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e);
+int vm_save_memory(struct vm *vm, const char *path, bool diff, struct errbuf *e);
+/* path (if it exists) is not the file RAM is mapped from: one line in e if it is. */
+int vm_check_not_ram(const struct vm *vm, const char *path, struct errbuf *e);
 
 #endif

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/log.h"
 #include "../lib/util.h"
+
+#define PAGE 4096ULL
 
 static uint64_t realtime_ns(void)
 {
@@ -73,6 +76,20 @@ int vm_restore_vcpu(struct vm *vm, unsigned index, const struct cpu_state *s,
 	return cpu_state_restore(vm->vcpus[index].fd, index, s, e);
 }
 
+/* Writes [p, p + len) at off, whole. */
+static int write_at(int fd, const uint8_t *p, uint64_t len, uint64_t off)
+{
+	for (uint64_t done = 0; done < len;) {
+		ssize_t n = pwrite(fd, p + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
 static bool page_is_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)p;
@@ -88,37 +105,148 @@ static int vm_write_region(int fd, const uint8_t *p, uint64_t len, uint64_t off)
 	uint64_t i = 0;
 	while (i < len) {
 		while (i < len && page_is_zero(p + i))
-			i += 4096;
+			i += PAGE;
 		uint64_t start = i;
-		while (i < len && !page_is_zero(p + i) && i - start < 64 * MIB)
-			i += 4096;
-		for (uint64_t done = start; done < i;) {
-			ssize_t n = pwrite(fd, p + done, i - done, (off_t)(off + done));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return -1;
-			done += (uint64_t)n;
-		}
+		while (i < len && !page_is_zero(p + i))
+			i += PAGE;
+		if (i > start && write_at(fd, p + start, i - start, off + start) < 0)
+			return -1;
 	}
 	return 0;
 }
 
-int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e)
+/* Region i's dirty pages since the last call: KVM's log (the guest) | ember's writes. */
+static int vm_dirty_pages(struct vm *vm, unsigned i, uint64_t *bitmap, struct errbuf *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return errf(e, "memory file %s: %s", path, strerror(errno));
-	int r = fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)vm->mem.size) < 0 ? -1 : 0;
+	const struct guest_mem_region *g = &vm->mem.regions[i];
+	uint64_t pages = g->size / PAGE, first = (uint64_t)(g->host - vm->mem.host) / PAGE;
+	struct kvm_dirty_log log = { .slot = i, .dirty_bitmap = bitmap };
+	memset(bitmap, 0, (pages + 63) / 64 * 8);
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return errf(e, "KVM_GET_DIRTY_LOG (slot %u): %s", i, strerror(errno));
+	const uint64_t *written = vm->mem.written; /* quiet: the VM is paused */
+	for (uint64_t pg = 0; pg < pages; pg++) {
+		uint64_t w = first + pg;
+		if (written[w / 64] & (1ULL << (w % 64)))
+			bitmap[pg / 64] |= 1ULL << (pg % 64);
+	}
+	return 0;
+}
+
+/* Runs of pages set in bitmap, from region i of RAM to fd at off. */
+static int vm_write_dirty(struct vm *vm, unsigned i, const uint64_t *bitmap, int fd,
+			  uint64_t off, uint64_t *pages_out)
+{
+	const struct guest_mem_region *g = &vm->mem.regions[i];
+	uint64_t pages = g->size / PAGE;
+	for (uint64_t pg = 0; pg < pages;) {
+		if (!(bitmap[pg / 64] & (1ULL << (pg % 64)))) {
+			pg++;
+			continue;
+		}
+		uint64_t run = pg;
+		while (run < pages && (bitmap[run / 64] & (1ULL << (run % 64))))
+			run++;
+		if (write_at(fd, g->host + pg * PAGE, (run - pg) * PAGE, off + pg * PAGE) < 0)
+			return -1;
+		*pages_out += run - pg;
+		pg = run;
+	}
+	return 0;
+}
+
+/* Diff: every region's dirty pages; or, after a full write, only the logs emptied. */
+static int vm_save_dirty(struct vm *vm, int fd, bool write, struct errbuf *e)
+{
+	uint64_t off = 0, pages = 0;
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		uint64_t n = vm->mem.regions[i].size / PAGE;
+		uint64_t *bitmap = malloc((n + 63) / 64 * 8);
+		if (!bitmap)
+			return errf(e, "out of memory");
+		int r = vm_dirty_pages(vm, i, bitmap, e) < 0 ? -1 :
+			write && vm_write_dirty(vm, i, bitmap, fd, off, &pages) < 0 ?
+			errf(e, "memory file: write: %s", strerror(errno)) : 0;
+		free(bitmap);
+		if (r < 0)
+			return -1;
+		off += vm->mem.regions[i].size;
+	}
+	memset(vm->mem.written, 0, (vm->mem.size / PAGE + 63) / 64 * 8);
+	if (write)
+		log_info("diff snapshot: %llu dirty pages written", (unsigned long long)pages);
+	return 0;
+}
+
+/* Full: all RAM, zero pages as holes. */
+static int vm_save_all(struct vm *vm, int fd)
+{
 	uint64_t off = 0;
-	for (unsigned i = 0; r == 0 && i < vm->mem.nregions; i++) {
+	if (ftruncate(fd, (off_t)vm->mem.size) < 0)
+		return -1;
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *g = &vm->mem.regions[i];
-		r = vm_write_region(fd, g->host, g->size, off);
+		if (vm_write_region(fd, g->host, g->size, off) < 0)
+			return -1;
 		off += g->size;
 	}
-	int err = errno;
-	close(fd);
-	if (r < 0)
-		return errf(e, "memory file %s: write: %s", path, strerror(err));
 	return 0;
+}
+
+/* path is not the file this VM's RAM is mapped from (same device and inode). */
+static int vm_check_not_backing(const struct vm *vm, int fd, const char *path, struct errbuf *e)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return errf(e, "memory file %s: %s", path, strerror(errno));
+	if (vm->mem_file.mapped && st.st_dev == vm->mem_file.dev && st.st_ino == vm->mem_file.ino)
+		return errf(e, "memory file %s: this VM's RAM is mapped from it (it was restored "
+			    "from it); write the snapshot to another file", path);
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != vm->mem.size && st.st_size != 0)
+		return 1; /* not ours: only a diff cares */
+	return 0;
+}
+
+int vm_check_not_ram(const struct vm *vm, const char *path, struct errbuf *e)
+{
+	struct stat st;
+	if (!vm->mem_file.mapped)
+		return 0;
+	/* open and fstat: the event thread's filter has no stat */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	bool same = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == vm->mem_file.dev &&
+		    st.st_ino == vm->mem_file.ino;
+	if (fd >= 0)
+		close(fd);
+	if (same)
+		return errf(e, "%s: this VM's RAM is mapped from it (it was restored from it); "
+			    "write the snapshot to other files", path);
+	return 0;
+}
+
+int vm_save_memory(struct vm *vm, const char *path, bool diff, struct errbuf *e)
+{
+	if (diff && !vm->mem.written)
+		return errf(e, "a Diff snapshot needs track_dirty_pages (machine-config or "
+			    "snapshot-load)");
+	/* No O_TRUNC before the check: truncating the file RAM is mapped from kills the VM. */
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (diff ? 0 : O_CREAT), 0600);
+	if (fd < 0)
+		return errf(e, "memory file %s: %s%s", path, strerror(errno),
+			    diff && errno == ENOENT ? " (a Diff snapshot updates a Full one's file)" : "");
+	int other = vm_check_not_backing(vm, fd, path, e);
+	if (other < 0 || (diff && other)) {
+		if (other > 0)
+			errf(e, "memory file %s: not %llu bytes, so not this VM's full snapshot", path,
+			     (unsigned long long)vm->mem.size);
+		close(fd);
+		return -1;
+	}
+	int r = diff ? 0 : fchmod(fd, 0600) < 0 || ftruncate(fd, 0) < 0 || vm_save_all(vm, fd) < 0 ?
+		errf(e, "memory file %s: write: %s", path, strerror(errno)) : 0;
+	/* After a full write the logs only restart; a diff writes what they hold. */
+	if (r == 0 && vm->mem.written)
+		r = vm_save_dirty(vm, fd, diff, e);
+	close(fd);
+	return r;
 }

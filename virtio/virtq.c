@@ -82,6 +82,7 @@ static bool virtq_add_segment(struct virtq *q, struct virtq_chain *c, const stru
 		return virtq_fail(q, "descriptor chain holds more buffers than the queue size");
 	c->iov[n] = (struct iovec){ .iov_base = host, .iov_len = d->len };
 	if (writable) {
+		guest_mem_mark_written(q->mem, host, d->len); /* the device may write it all */
 		c->nin++;
 		c->in_len += d->len;
 	} else {
@@ -182,6 +183,12 @@ void virtq_unpop(struct virtq *q)
 	q->last_avail--;
 }
 
+/* The used ring, avail_event included: what the device writes besides the guest's buffers. */
+static uint64_t virtq_used_bytes(const struct virtq *q)
+{
+	return 6 + 8 * (uint64_t)q->size;
+}
+
 void virtq_fill_used(struct virtq *q, uint16_t head, uint32_t len)
 {
 	if (!q->enabled)
@@ -198,6 +205,7 @@ void virtq_publish_used(struct virtq *q)
 		return;
 	/* The elements must be visible before the index that publishes them. */
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+	guest_mem_mark_written(q->mem, q->used, virtq_used_bytes(q));
 }
 
 void virtq_push_used(struct virtq *q, uint16_t head, uint32_t len)
@@ -237,8 +245,10 @@ bool virtq_arm_notify_at(struct virtq *q, uint16_t idx)
 {
 	if (!q->enabled || q->broken)
 		return false;
-	if (q->event_idx)
+	if (q->event_idx) {
 		GUEST_STORE(virtq_avail_event(q), idx);
+		guest_mem_mark_written(q->mem, q->used, virtq_used_bytes(q));
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != idx;
 }

@@ -92,6 +92,8 @@ want create-full 204
 [ "$(stat -c %a "$TMP/s")" = 600 ] && [ "$(stat -c %a "$TMP/m")" = 600 ] &&
 	[ "$(stat -c %s "$TMP/m")" = $((64 << 20)) ] && pass snapshot-files-0600 ||
 	fail snapshot-files-0600 "$(stat -c '%n %a %s' "$TMP/s" "$TMP/m")"
+api tmpl PUT /snapshot/create "{\"snapshot_path\": \"$TMP/sd\", \"mem_file_path\": \"$TMP/m\", \"snapshot_type\": \"Diff\"}"
+want diff-needs-dirty-tracking 400 'needs track_dirty_pages'
 # The template goes on after its snapshot, and its ticks with it.
 api tmpl PATCH /vm '{"state": "Resumed"}'
 want template-resumes 204
@@ -115,6 +117,12 @@ api a GET /vm/config
 want restored-config 200 '"vcpu_count":2,.*"mem_size_mib":64|"mem_size_mib":64,.*"vcpu_count":2'
 api a PUT /snapshot/load "$load"
 want load-twice 400 'not supported after starting'
+api a PATCH /vm '{"state": "Paused"}'
+api a PUT /snapshot/create "{\"snapshot_path\": \"$TMP/s-a\", \"mem_file_path\": \"$TMP/m\"}"
+want create-onto-own-ram-refused 400 'mapped from it'
+[ "$(stat -c %s "$TMP/m")" = $((64 << 20)) ] && pass own-ram-file-intact || fail own-ram-file-intact "$(stat -c %s "$TMP/m")"
+api a PUT /snapshot/create "{\"snapshot_path\": \"$TMP/s-a\", \"mem_file_path\": \"$TMP/m-a\"}"
+want clone-snapshots-itself 204
 stop a
 
 # ---- restored paused, then resumed; and two clones of one snapshot at once ----
@@ -169,6 +177,37 @@ api r PUT /snapshot/load "$load"
 want load-after-refusals 204
 wait_ticks r 2 && pass refused-then-restored || fail refused-then-restored "$(cat "$TMP/r.err")"
 stop r
+
+# ---- Diff on top of Full: a template with track_dirty_pages ----
+start_api d
+api d PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "track_dirty_pages": true}'
+api d PUT /logger '{"level": "Info"}'
+api d PUT /boot-source "{\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"idle idle.tick_ms=20 idle.max_ms=100000\"}"
+api d PUT /actions '{"action_type": "InstanceStart"}'
+wait_ticks d 3
+api d PATCH /vm '{"state": "Paused"}'
+api d PUT /snapshot/create "{\"snapshot_path\": \"$TMP/d1\", \"mem_file_path\": \"$TMP/dm\"}"
+want diff-base-full 204
+api d PATCH /vm '{"state": "Resumed"}'
+wait_ticks d $(($(ticks d) + 10))
+t_pause=$(now_ms)
+api d PATCH /vm '{"state": "Paused"}'
+n=$(last_tick d)
+api d PUT /snapshot/create "{\"snapshot_path\": \"$TMP/d2\", \"mem_file_path\": \"$TMP/dm\", \"snapshot_type\": \"Diff\"}"
+want create-diff 204
+api d PUT /snapshot/create "{\"snapshot_path\": \"$TMP/d3\", \"mem_file_path\": \"$TMP/nofile\", \"snapshot_type\": \"Diff\"}"
+want diff-needs-a-full-file 400 'updates a Full one'
+stop d
+pages=$(sed -n 's/.*diff snapshot: \([0-9]*\) dirty pages written.*/\1/p' "$TMP/d.err" | head -n1)
+[ -n "$pages" ] && [ "$pages" -gt 0 ] && [ "$pages" -lt 1024 ] && pass diff-writes-only-dirty-pages ||
+	fail diff-writes-only-dirty-pages "pages=${pages:-none} of 16384: $(grep -i diff "$TMP/d.err")"
+start_api dr
+api dr PUT /snapshot/load "$(load_body "$TMP/d2" "$TMP/dm")"
+want load-diff 204
+why="no ticks"
+wait_ticks dr 2 && continues dr && pass diff-restores-the-newer-state ||
+	fail diff-restores-the-newer-state "$why"
+stop dr
 
 start_api cfg
 api cfg PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}'
