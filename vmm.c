@@ -412,6 +412,21 @@ static int vmm_api_snapshot_load(void *opaque, const struct snapshot_load_reques
 	return 0;
 }
 
+/* --snapshot-load or the config file's "snapshot-load": the API's restore, at start. */
+static int vmm_restore_at_start(struct vmm *v, struct errbuf *e)
+{
+	struct snapshot_load_request r;
+	json_t *body = config_json_parse(v->cfg.snapshot_load, strlen(v->cfg.snapshot_load), e);
+	int rc = !body || config_json_snapshot_load(body, &r, e) < 0 ? -1 :
+		 !r.resume_vm && !v->api ?
+		 errf(e, "snapshot-load: resume_vm false needs --api-sock (nothing else could "
+			 "resume the VM)") :
+		 vmm_api_snapshot_load(v, &r, e);
+	json_decref(body); /* r's strings pointed into it; the load is done */
+	v->router.configured = true;
+	return rc;
+}
+
 static const struct api_vmm_ops vmm_api_ops = {
 	.state = vmm_state,
 	.instance_start = vmm_api_start,
@@ -569,8 +584,11 @@ static int vmm_main(struct vmm *v, const sigset_t *sigs, struct errbuf *e)
 	if ((v->opts.api_sock && vmm_start_api(v, e) < 0) || vmm_start_loop(v, sigs, e) < 0 ||
 	    seccomp_lock_thread(SECCOMP_BUILD, e) < 0)
 		return EXIT_FAILURE_GENERIC;
-	/* A kernel from the flags or the file boots at once; otherwise the API starts it. */
-	if (v->cfg.kernel_path ? vmm_instance_start(v, e) < 0 : vmm_wait_for_start(v, e) < 0)
+	/* A kernel or snapshot from the flags or the file starts at once; else the API does. */
+	int r = v->cfg.snapshot_load ? vmm_restore_at_start(v, e) :
+		v->cfg.kernel_path   ? vmm_instance_start(v, e) :
+				       vmm_wait_for_start(v, e);
+	if (r < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (!v->built) /* a signal came first */
 		return EXIT_OK;

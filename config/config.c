@@ -30,8 +30,19 @@ void config_free(struct vm_config *cfg)
 	free(cfg->logger.path);
 	free(cfg->metrics_path);
 	free(cfg->metrics_properties);
+	free(cfg->snapshot_load);
 	config_init(cfg);
 	cfg->check_files = check_files;
+}
+
+int config_set_snapshot_load(struct vm_config *cfg, const char *json, struct errbuf *e)
+{
+	char *copy = strdup(json);
+	if (!copy)
+		return errf(e, "out of memory");
+	free(cfg->snapshot_load);
+	cfg->snapshot_load = copy;
+	return 0;
 }
 
 void config_take_vm(struct vm_config *dst, struct vm_config *src)

@@ -87,6 +87,9 @@ struct vm_config {
 	char *metrics_properties; /* NULL, or the JSON text of an object of strings, written
 				     as each line's "properties" */
 	bool boot_timer;    /* the boot-timer device at LAYOUT_BOOT_TIMER */
+	/* --snapshot-load or the config file's "snapshot-load": the PUT /snapshot/load body
+	   (compact JSON) to restore at start instead of a boot; NULL: none */
+	char *snapshot_load;
 	char id[CONFIG_MAX_ID + 1];
 	/* Kernel, initrd and drive paths are opened when set, as Firecracker does, so a bad
 	   one is refused then (a 400, a bad flag) rather than at InstanceStart. ember's
@@ -119,6 +122,8 @@ int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errb
 int config_set_metrics(struct vm_config *cfg, const char *path, bool emit_id,
 		       const char *properties, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
+/* The snapshot-load body to restore at start (copied; checked by config_json first). */
+int config_set_snapshot_load(struct vm_config *cfg, const char *json, struct errbuf *e);
 /* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */
 int config_check_id(const char *what, const char *id, struct errbuf *e);
 /*

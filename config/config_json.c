@@ -606,6 +606,7 @@ static json_t *json_dump_logger(const struct logger_config *l)
 
 static const struct jfield file_fields[] = {
 	{ "boot-source", J_OBJECT, true },     { "drives", J_ARRAY, false },
+	{ "snapshot-load", J_OBJECT, false },
 	{ "machine-config", J_OBJECT, false }, { "network-interfaces", J_ARRAY, false },
 	{ "logger", J_OBJECT, false },	       { "metrics", J_OBJECT, false },
 };
@@ -630,18 +631,52 @@ static int config_json_load_array(struct vm_config *cfg, const json_t *root, con
 	return 0;
 }
 
+static const struct jfield restore_file_fields[] = {
+	{ "snapshot-load", J_OBJECT, true },
+	{ "logger", J_OBJECT, false },
+	{ "metrics", J_OBJECT, false },
+};
+
+/* A snapshot-load object, checked as the API checks it, kept as text for the start. */
+int config_json_restore(struct vm_config *cfg, const json_t *body, struct errbuf *e)
+{
+	struct snapshot_load_request r;
+	if (config_json_snapshot_load(body, &r, e) < 0)
+		return -1;
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc = text ? config_set_snapshot_load(cfg, text, e) : errf(e, "out of memory");
+	free(text);
+	return rc;
+}
+
+static int config_json_load_outputs(struct vm_config *cfg, const json_t *root,
+				    struct errbuf *e);
+
 int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e)
 {
-	const json_t *mc = jget(root, "machine-config"), *lg = jget(root, "logger"),
-		     *mt = jget(root, "metrics");
-	struct logger_update lu;
-	struct metrics_update mu = { 0 };
+	const json_t *restore = jget(root, "snapshot-load");
+	if (restore) /* a restore instead of a boot: only the process's own outputs beside */
+		return JCHECK(root, "", restore_file_fields, e) < 0 ||
+			       config_json_restore(cfg, restore, e) < 0 ?
+		       -1 :
+		       config_json_load_outputs(cfg, root, e);
+	const json_t *mc = jget(root, "machine-config");
 	if (JCHECK(root, "", file_fields, e) < 0 ||
 	    config_json_boot_source(cfg, jget(root, "boot-source"), e) < 0 ||
 	    (mc && config_json_machine(cfg, mc, false, e) < 0) ||
 	    config_json_load_array(cfg, root, "drives", config_json_drive, e) < 0 ||
 	    config_json_load_array(cfg, root, "network-interfaces", config_json_net, e) < 0)
 		return -1;
+	return config_json_load_outputs(cfg, root, e);
+}
+
+/* The file's logger and metrics sections. */
+static int config_json_load_outputs(struct vm_config *cfg, const json_t *root,
+				    struct errbuf *e)
+{
+	const json_t *lg = jget(root, "logger"), *mt = jget(root, "metrics");
+	struct logger_update lu;
+	struct metrics_update mu = { 0 };
 	if (lg) {
 		struct logger_config l = cfg->logger;
 		if (config_json_logger(lg, &lu, e) < 0)

@@ -70,7 +70,11 @@ int config_json_metrics(const json_t *body, struct metrics_update *u, struct err
 int config_json_enum(const json_t *body, const char *where, const char *field,
 		     const char *const *allowed, int *out, struct errbuf *e);
 
-/* The config file: every section applied through the same setters, in order. */
+/* A snapshot-load body (--snapshot-load, the config file's key), checked, kept as text. */
+int config_json_restore(struct vm_config *cfg, const json_t *body, struct errbuf *e);
+
+/* The config file: every section applied through the same setters, in order; or, with
+   "snapshot-load", a restore (with at most logger and metrics beside it). */
 int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e);
 int config_json_load_file(struct vm_config *cfg, const char *path, struct errbuf *e);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../jail/flags.h"
+#include "config_json.h"
 #include "../lib/util.h"
 #include "../lib/version.h"
 
@@ -254,6 +255,19 @@ static int set_max_payload(struct launch_options *o, const char *v, struct errbu
 	return 0;
 }
 
+static int set_snapshot_load(struct vm_config *cfg, const char *v, struct errbuf *e)
+{
+	json_t *body = config_json_parse(v, strlen(v), e);
+	int r = body ? config_json_restore(cfg, body, e) : -1;
+	json_decref(body);
+	if (r < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return errf(e, "--snapshot-load: %s", why);
+	}
+	return 0;
+}
+
 static const struct flag flags[] = {
 	{ "kernel", "PATH", "guest kernel: ELF (vmlinux, guest-min, PVH) or bzImage",
 	  .set = config_set_kernel, .vm = true },
@@ -271,6 +285,9 @@ static const struct flag flags[] = {
 	  "virtio-net on a TAP, repeatable: tap=NAME[,mac=MAC][,id=NAME]"
 	  "[,rx_bw=..][,rx_ops=..][,tx_bw=..][,tx_ops=..]",
 	  .set = set_net, .vm = true },
+	{ "snapshot-load", "JSON",
+	  "restore at once: PUT /snapshot/load's body (snapshot_path, mem_backend, ...)",
+	  .set = set_snapshot_load, .vm = true },
 	{ "config-file", "PATH", "boot at once from a JSON file in GET /vm/config's layout",
 	  .set_opt = set_config_file },
 	{ "api-sock", "PATH", "serve the Firecracker-compatible API on this Unix socket",
@@ -310,6 +327,7 @@ static void flags_usage(FILE *out)
 		     "[--mem MIB]\n"
 		     "             [--drive OPTS]... [--net OPTS]... [--api-sock PATH]\n"
 		     "       ember --config-file PATH [--api-sock PATH | --no-api]\n"
+		     "       ember --snapshot-load JSON [--api-sock PATH]   (restore at once)\n"
 		     "       ember --api-sock PATH     (configure and start through the API)\n"
 		     "       any of these with --jail --id ID --uid UID --gid GID [jail flags]\n"
 		     "\nflags:\n");
@@ -349,8 +367,11 @@ static const struct jail_flag *jail_flag_find(const char *name, size_t len)
 
 /* What a run needs besides valid flags: something to boot, and no contradictions. */
 static int flags_check_launch(const struct vm_config *cfg, const struct launch_options *o,
-			      const char *vm_flag, struct errbuf *e)
+			      const char *vm_flag, const char *boot_flag, struct errbuf *e)
 {
+	if (cfg->snapshot_load && boot_flag)
+		return errf(e, "--%s cannot be combined with --snapshot-load, which restores the "
+			       "VM its snapshot holds", boot_flag);
 	if (o->config_file && vm_flag)
 		return errf(e, "--%s cannot be combined with --config-file, which holds the VM's "
 			       "configuration", vm_flag);
@@ -359,9 +380,9 @@ static int flags_check_launch(const struct vm_config *cfg, const struct launch_o
 			       "the VM)");
 	if (o->no_api && o->api_sock)
 		return errf(e, "--no-api and --api-sock contradict each other");
-	if (!o->config_file && !o->api_sock && !cfg->kernel_path)
-		return errf(e, "nothing to boot: give --kernel PATH, --config-file PATH or "
-			       "--api-sock PATH");
+	if (!o->config_file && !o->api_sock && !cfg->kernel_path && !cfg->snapshot_load)
+		return errf(e, "nothing to boot: give --kernel PATH, --snapshot-load JSON, "
+			       "--config-file PATH or --api-sock PATH");
 	return 0;
 }
 
@@ -388,7 +409,7 @@ static int flag_value(int argc, char **argv, int *i, const char *name, const cha
 enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 			      struct launch_options *opts, FILE *out, struct errbuf *e)
 {
-	const char *vm_flag = NULL, *jail_flag = NULL, *value;
+	const char *vm_flag = NULL, *boot_flag = NULL, *jail_flag = NULL, *value;
 	bool id_given = false;
 	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD };
 	jail_config_init(&opts->jail);
@@ -425,9 +446,11 @@ enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 			return FLAGS_ERROR;
 		if (f->vm && !vm_flag)
 			vm_flag = f->name;
+		if (f->vm && f->set != set_snapshot_load && !boot_flag)
+			boot_flag = f->name;
 		id_given |= f->set == config_set_id;
 	}
-	return flags_check_launch(cfg, opts, vm_flag, e) < 0 ||
+	return flags_check_launch(cfg, opts, vm_flag, boot_flag, e) < 0 ||
 			       jail_flags_check(&opts->jail, jail_flag, cfg->id, id_given, e) < 0 ?
 		       FLAGS_ERROR :
 		       FLAGS_RUN;

@@ -2,7 +2,7 @@
 # Bad flags (status 153) and bad images (status 1): one line naming what was wrong, no crash.
 cd "$(dirname "$0")/../.." && . tests/integration/common.bash
 
-expect no-kernel 153 '^ember: nothing to boot: give --kernel PATH, --config-file PATH or --api-sock PATH$'
+expect no-kernel 153 '^ember: nothing to boot: give --kernel PATH, --snapshot-load JSON, --config-file PATH or --api-sock PATH$'
 expect unknown-flag 153 "unknown flag '--frob'" --kernel "$GUEST" --frob
 expect missing-value 153 '--vcpus needs a value' --kernel "$GUEST" --vcpus
 expect vcpus-zero 153 'vcpu count 0 is out of range 1-32' --kernel "$GUEST" --vcpus 0

@@ -151,6 +151,33 @@ fi
 stop c1
 stop c2
 
+head -c 1000 "$TMP/s" >"$TMP/short"
+
+# ---- a restore without the API: --snapshot-load, and the config file's key ----
+run_restore() { # NAME ARGS...: ember in the background, serial to $TMP/NAME.out
+	local name=$1
+	shift
+	timeout 60 "$EMBER" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
+	eval "pid_$name=$!"
+}
+run_restore f --snapshot-load "$load"
+wait_ticks f 2 && continues f && pass flag-restore-continues ||
+	fail flag-restore-continues "${why:-no ticks}: $(cat "$TMP/f.err")"
+stop f
+echo "{\"snapshot-load\": $load, \"logger\": {\"level\": \"Info\"}}" >"$TMP/restore.json"
+run_restore cf --config-file "$TMP/restore.json" --no-api
+wait_ticks cf 2 && continues cf && grep -q 'restored in' "$TMP/cf.err" && pass config-file-restore ||
+	fail config-file-restore "${why:-no ticks}: $(cat "$TMP/cf.err")"
+stop cf
+expect flag-restore-bad-json 153 'snapshot-load: invalid JSON' --snapshot-load '{"snapshot_path":'
+expect flag-restore-with-kernel 153 'cannot be combined with --snapshot-load' \
+	--snapshot-load "$load" --kernel "$GUEST"
+expect flag-restore-paused-needs-api 1 'resume_vm false needs --api-sock' \
+	--snapshot-load "$(load_body "$TMP/s" "$TMP/m" false)"
+expect flag-restore-truncated 1 'truncated or extended' --snapshot-load "$(load_body "$TMP/short" "$TMP/m")"
+echo "{\"snapshot-load\": $load, \"boot-source\": {\"kernel_image_path\": \"$GUEST_ABS\"}}" >"$TMP/both.json"
+expect config-file-restore-and-boot 152 "unknown field 'boot-source'" --config-file "$TMP/both.json" --no-api
+
 # ---- refusals: 400, one line, and ember still answers ----
 start_api r
 refuse() { # NAME PATTERN BODY
