@@ -809,23 +809,31 @@ static int json_mem_backend(const json_t *mb, struct snapshot_load_request *r, s
 	return 0;
 }
 
-static const struct jfield override_fields[] = {
-	{ "iface_id", J_STRING, true }, { "host_dev_name", J_STRING, true },
+/* One kind of override: an array of {ID_FIELD, HOST_FIELD} objects. */
+struct override_kind {
+	const char *where, *id_field, *host_field;
+};
+static const struct override_kind net_override_kind = {
+	"snapshot-load.network_overrides", "iface_id", "host_dev_name"
+};
+static const struct override_kind drive_override_kind = {
+	"snapshot-load.drive_overrides", "drive_id", "path_on_host"
 };
 
-static int json_net_overrides(const json_t *arr, struct snapshot_load_request *r,
-			      struct errbuf *e)
+static int json_overrides(const json_t *arr, const struct override_kind *k,
+			  struct device_override *out, unsigned *n, struct errbuf *e)
 {
-	const char *w = "snapshot-load.network_overrides";
+	const struct jfield fields[] = { { k->id_field, J_STRING, true },
+					 { k->host_field, J_STRING, true } };
 	size_t i;
 	const json_t *o;
 	if (json_array_size(arr) > CONFIG_MAX_DEVICES)
-		return errf(e, "%s: more than %d entries", w, CONFIG_MAX_DEVICES);
+		return errf(e, "%s: more than %d entries", k->where, CONFIG_MAX_DEVICES);
 	json_array_foreach(arr, i, o) {
-		struct net_override *ov = &r->overrides[r->noverrides++];
-		if (JCHECK(o, w, override_fields, e) < 0 ||
-		    jstr_clean(o, w, "iface_id", &ov->iface_id, e) < 0 ||
-		    jstr_clean(o, w, "host_dev_name", &ov->host_dev_name, e) < 0)
+		struct device_override *ov = &out[(*n)++];
+		if (jcheck(o, k->where, fields, ARRAY_SIZE(fields), e) < 0 ||
+		    jstr_clean(o, k->where, k->id_field, &ov->id, e) < 0 ||
+		    jstr_clean(o, k->where, k->host_field, &ov->host, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -838,14 +846,15 @@ static const struct jfield snapshot_load_fields[] = {
 	{ "mem_file_path", J_STRING, false },	  { "track_dirty_pages", J_BOOL, false },
 	{ "enable_diff_snapshots", J_BOOL, false }, { "resume_vm", J_BOOL, false },
 	{ "network_overrides", J_ARRAY, false },   { "clock_realtime", J_BOOL, false },
-	{ "huge_pages", J_STRING, false },
+	{ "huge_pages", J_STRING, false },	   { "drive_overrides", J_ARRAY, false },
 };
 
 int config_json_snapshot_load(const json_t *body, struct snapshot_load_request *r,
 			      struct errbuf *e)
 {
 	const char *w = "snapshot-load";
-	const json_t *mb = jget(body, "mem_backend"), *ov = jget(body, "network_overrides");
+	const json_t *mb = jget(body, "mem_backend"), *ov = jget(body, "network_overrides"),
+		     *dov = jget(body, "drive_overrides");
 	int huge = 0;
 	memset(r, 0, sizeof(*r));
 	if (JCHECK(body, w, snapshot_load_fields, e) < 0 ||
@@ -854,7 +863,10 @@ int config_json_snapshot_load(const json_t *body, struct snapshot_load_request *
 	if (!mb == !jget(body, "mem_file_path"))
 		return errf(e, "%s: exactly one of mem_backend and mem_file_path is needed", w);
 	if ((mb ? json_mem_backend(mb, r, e) : jstr_clean(body, w, "mem_file_path", &r->mem_path, e)) < 0 ||
-	    (ov && json_net_overrides(ov, r, e) < 0) ||
+	    (ov && json_overrides(ov, &net_override_kind, r->net_overrides, &r->nnet_overrides,
+				  e) < 0) ||
+	    (dov && json_overrides(dov, &drive_override_kind, r->drive_overrides,
+				   &r->ndrive_overrides, e) < 0) ||
 	    (jget(body, "huge_pages") && jenum(body, w, "huge_pages", snapshot_huge_pages, &huge, e) < 0))
 		return -1;
 	if (huge > 1) /* the memory file is mapped as it is: ordinary pages */
@@ -886,46 +898,48 @@ char *config_json_snapshot_text(const struct vm_config *cfg)
 	return text;
 }
 
-/* Each override names an interface of the snapshot, which then gets its TAP. */
-static int json_apply_overrides(json_t *root, const struct net_override *ov, unsigned n,
-				struct errbuf *e)
+/* Each override names a device of the snapshot (in section key), which then gets its
+   own host side. */
+static int json_apply_overrides(json_t *root, const char *key, const struct override_kind *k,
+				const struct device_override *ov, unsigned n, struct errbuf *e)
 {
-	json_t *nets = json_object_get(root, "network-interfaces");
-	for (unsigned k = 0; k < n; k++) {
-		size_t i;
-		json_t *net;
+	json_t *devices = json_object_get(root, key);
+	for (unsigned i = 0; i < n; i++) {
+		size_t j;
+		json_t *d;
 		bool found = false;
-		json_array_foreach(nets, i, net) {
-			if (strcmp(jstr(net, "iface_id") ? jstr(net, "iface_id") : "",
-				   ov[k].iface_id) == 0) {
-				json_object_set_new(net, "host_dev_name",
-						    json_string(ov[k].host_dev_name));
+		json_array_foreach(devices, j, d) {
+			const char *id = jstr(d, k->id_field);
+			if (id && strcmp(id, ov[i].id) == 0) {
+				json_object_set_new(d, k->host_field, json_string(ov[i].host));
 				found = true;
 			}
 		}
 		if (!found)
-			return errf(e, "snapshot-load.network_overrides: the snapshot has no "
-				    "network interface '%.64s'", ov[k].iface_id);
+			return errf(e, "%s: the snapshot has no %s '%.64s'", k->where,
+				    k == &net_override_kind ? "network interface" : "drive", ov[i].id);
 	}
 	return 0;
 }
 
 int config_json_snapshot_apply(struct vm_config *cfg, const char *text, size_t len,
-			       const struct net_override *overrides, unsigned n,
-			       struct errbuf *e)
+			       const struct snapshot_load_request *r, struct errbuf *e)
 {
 	json_t *root = config_json_parse(text, len, e);
 	if (!root)
 		return -1;
 	struct vm_config tmp; /* cfg changes only when all of it was taken */
 	config_init(&tmp);
-	int r = json_apply_overrides(root, overrides, n, e) < 0 ? -1 :
-		config_json_load(&tmp, root, e);
-	if (r == 0)
+	int rc = json_apply_overrides(root, "network-interfaces", &net_override_kind,
+				      r->net_overrides, r->nnet_overrides, e) < 0 ||
+		 json_apply_overrides(root, "drives", &drive_override_kind, r->drive_overrides,
+				      r->ndrive_overrides, e) < 0 ?
+		 -1 : config_json_load(&tmp, root, e);
+	if (rc == 0)
 		config_take_vm(cfg, &tmp);
 	config_free(&tmp);
 	json_decref(root);
-	if (r < 0) {
+	if (rc < 0) {
 		char why[sizeof(e->msg)];
 		snprintf(why, sizeof(why), "%s", e->msg);
 		return errf(e, "snapshot: its configuration: %s", why);

@@ -91,15 +91,20 @@ struct snapshot_create_request {
 int config_json_snapshot_create(const json_t *body, struct snapshot_create_request *r,
 				struct errbuf *e);
 
-/* A restored copy's own TAP: network_overrides' {iface_id, host_dev_name}. */
-struct net_override {
-	const char *iface_id, *host_dev_name;
+/*
+ * A restored copy's own devices: network_overrides' {iface_id, host_dev_name} (a TAP),
+ * and, beyond Firecracker, drive_overrides' {drive_id, path_on_host} (a copy of the
+ * drive: two VMs never write one image).
+ */
+struct device_override {
+	const char *id, *host; /* the device's id; its TAP name or file path */
 };
 struct snapshot_load_request {
 	const char *snapshot_path, *mem_path; /* mem_backend.backend_path or mem_file_path */
 	bool track_dirty_pages, resume_vm, clock_realtime;
-	unsigned noverrides;
-	struct net_override overrides[CONFIG_MAX_DEVICES];
+	unsigned nnet_overrides, ndrive_overrides;
+	struct device_override net_overrides[CONFIG_MAX_DEVICES];
+	struct device_override drive_overrides[CONFIG_MAX_DEVICES];
 };
 int config_json_snapshot_load(const json_t *body, struct snapshot_load_request *r,
 			      struct errbuf *e);
@@ -111,12 +116,11 @@ int config_json_snapshot_load(const json_t *body, struct snapshot_load_request *
  */
 char *config_json_snapshot_text(const struct vm_config *cfg);
 /*
- * The other way, onto a configuration nothing was set in yet, each interface named in
- * overrides on its new TAP; files are not opened here (the kernel need not exist where
- * a snapshot is restored). One line in e when the text or an override is bad.
+ * The other way, onto a configuration nothing was set in yet, with r's overrides;
+ * files are not opened here (the kernel need not exist where a snapshot is restored).
+ * One line in e when the text or an override is bad; cfg changes only on success.
  */
 int config_json_snapshot_apply(struct vm_config *cfg, const char *text, size_t len,
-			       const struct net_override *overrides, unsigned n,
-			       struct errbuf *e);
+			       const struct snapshot_load_request *r, struct errbuf *e);
 
 #endif

@@ -56,6 +56,7 @@ struct blk_run {
 	uint8_t *tables;       /* indirect tables (GM_BLK_TABLES_SIZE), with blk.indirect */
 	uint64_t qsize;        /* blk.qsize: QueueNum to ask for, 0 = as large as allowed */
 	bool reset;            /* blk.reset: reset and re-initialise before the read */
+	uint64_t reread_ms;    /* blk.reread_ms: read and compare everything again after */
 	unsigned seg_lo, seg_hi; /* fewest / most data descriptors a request had */
 };
 
@@ -394,24 +395,47 @@ static bool reset_device(struct blk_run *r)
 	return true;
 }
 
+/* Reads all r->total bytes back and compares them; false (and why) on a mismatch. */
+static bool read_all(struct blk_run *r, uint64_t *rt, uint64_t *sum)
+{
+	*rt = *sum = 0;
+	for (uint64_t off = 0; off < r->total; off += r->window_len) {
+		uint64_t len = r->total - off < r->window_len ? r->total - off : r->window_len;
+		uint64_t t = read_window(r, off, len);
+
+		if (!t || !verify_window(r, off, len))
+			return false;
+		*rt += t;
+		*sum += gm_sum64(r->window, len / 8);
+	}
+	return true;
+}
+
+/*
+ * blk.reread_ms: after the run, wait that long, then read and compare it all again,
+ * through the same queue: what a snapshot test restores in between (the wait is on
+ * the TSC, which a restored guest continues) must still be on the disk and the ring.
+ */
+static int reread(struct blk_run *r)
+{
+	uint64_t rt, sum, end = gm_rdtsc() + gm_ms_to_tsc(r->ctx, r->reread_ms);
+
+	gm_printf("blk: reading again in %llu ms\n", (unsigned long long)r->reread_ms);
+	while (gm_rdtsc() < end)
+		__asm__ volatile("pause");
+	if (!read_all(r, &rt, &sum))
+		return 1;
+	gm_printf("blk: reread checksum 0x%llx ok\n", (unsigned long long)sum);
+	return 0;
+}
+
 static int run_rw(struct blk_run *r)
 {
 	uint64_t khz = gm_tsc_khz(r->ctx, NULL), wt, rt = 0, sum = 0, mib = r->total >> 20;
 	char wrate[32], rrate[32];
 
-	if (!(wt = write_phase(r)) || (r->reset && !reset_device(r)))
+	if (!(wt = write_phase(r)) || (r->reset && !reset_device(r)) || !read_all(r, &rt, &sum))
 		return 1;
-	for (uint64_t off = 0; off < r->total; off += r->window_len) {
-		uint64_t len = r->total - off < r->window_len ? r->total - off : r->window_len;
-		uint64_t t = read_window(r, off, len);
-
-		if (!t)
-			return 1;
-		rt += t;
-		if (!verify_window(r, off, len))
-			return 1;
-		sum += gm_sum64(r->window, len / 8);
-	}
 	if (!khz) {
 		print_layout(r);
 		gm_printf("wrote %llu MiB in %llu cycles, read %llu MiB in %llu cycles, "
@@ -429,7 +453,7 @@ static int run_rw(struct blk_run *r)
 		  (unsigned long long)mib, (unsigned long long)gm_tsc_to_us(wt, khz), wrate,
 		  (unsigned long long)mib, (unsigned long long)gm_tsc_to_us(rt, khz), rrate,
 		  (unsigned long long)sum);
-	return 0;
+	return r->reread_ms ? reread(r) : 0;
 }
 
 /*
@@ -590,6 +614,7 @@ int prog_blk(const struct gm_ctx *c)
 	    !gm_param_u64(c, "blk.indirect", 8, NO_INDIRECT, &r.indirect) ||
 	    (want_indirect && r.indirect % 8) ||
 	    !gm_param_u64(c, "blk.qsize", GM_VQ_MAX_SIZE, 0, &r.qsize) ||
+	    !gm_param_u64(c, "blk.reread_ms", 3600000, 0, &r.reread_ms) ||
 	    (want_qsize && (!r.qsize || (r.qsize & (r.qsize - 1))))) {
 		gm_puts("blk: bad size or parameter (blk.req: KiB, multiple of 4; "
 			"blk.depth: 1-64; blk.indirect: 0 or 8; blk.qsize: a power of two, "

@@ -93,7 +93,7 @@ int snapshot_open(struct snap_file *f, const struct snapshot_load_request *r,
 	const char *conf = snap_find(f, TAG_CONFIG, 0, &len);
 	if (!conf)
 		return errf(e, "snapshot: no configuration in %s", r->snapshot_path);
-	if (config_json_snapshot_apply(cfg, conf, len, r->overrides, r->noverrides, e) < 0)
+	if (config_json_snapshot_apply(cfg, conf, len, r, e) < 0)
 		return -1;
 	if (cfg->machine.mem_mib * MIB != f->h.mem_size || cfg->machine.vcpus != f->h.nvcpus)
 		return errf(e, "snapshot: its header says %llu bytes of RAM and %u vCPUs, its "

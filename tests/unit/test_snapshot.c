@@ -227,8 +227,8 @@ Test(snapshot_requests, load_takes_either_memory_field_and_the_overrides)
 	cr_assert_eq(config_json_snapshot_load(j, &r, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(r.mem_path, "/m");
 	cr_assert(r.track_dirty_pages && r.resume_vm && !r.clock_realtime);
-	cr_assert_eq(r.noverrides, 1);
-	cr_assert_str_eq(r.overrides[0].host_dev_name, "tap7");
+	cr_assert_eq(r.nnet_overrides, 1);
+	cr_assert_str_eq(r.net_overrides[0].host, "tap7");
 	json_decref(j);
 	j = parse("{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"File\", "
 		  "\"backend_path\": \"/mm\"}, \"clock_realtime\": true, \"huge_pages\": \"None\"}");
@@ -273,6 +273,8 @@ static void sample_config(struct vm_config *c)
 	cr_assert_eq(config_set_mem_mib(c, 64, &e), 0);
 	struct net_config n = { .id = "eth0", .tap = "tap0" };
 	cr_assert_eq(config_put_net(c, &n, &e), 0, "%s", e.msg);
+	struct drive_config d = { .id = "d0", .path = (char *)"/disk.img" };
+	cr_assert_eq(config_put_drive(c, &d, &e), 0, "%s", e.msg);
 	cr_assert_eq(config_set_log_level(c, "Debug", &e), 0);
 }
 
@@ -285,9 +287,13 @@ Test(snapshot_config, round_trips_with_an_override_and_keeps_the_process_own)
 	cr_assert_null(strstr(text, "logger"), "the logger is the restoring process's: %s", text);
 	config_init(&dst);
 	cr_assert_eq(config_set_id(&dst, "clone-1", &e), 0);
-	struct net_override ov = { "eth0", "tap9" };
-	cr_assert_eq(config_json_snapshot_apply(&dst, text, strlen(text), &ov, 1, &e), 0, "%s",
+	struct snapshot_load_request r = { .nnet_overrides = 1, .ndrive_overrides = 1 };
+	r.net_overrides[0] = (struct device_override){ "eth0", "tap9" };
+	r.drive_overrides[0] = (struct device_override){ "d0", "/copy.img" };
+	cr_assert_eq(config_json_snapshot_apply(&dst, text, strlen(text), &r, &e), 0, "%s",
 		     e.msg);
+	cr_assert_eq(dst.ndrives, 1);
+	cr_assert_str_eq(dst.drives[0].path, "/copy.img");
 	cr_assert_eq(dst.machine.vcpus, 2);
 	cr_assert_eq(dst.machine.mem_mib, 64);
 	cr_assert_str_eq(dst.kernel_path, "/k");
@@ -306,12 +312,18 @@ Test(snapshot_config, a_bad_override_changes_nothing)
 	sample_config(&src);
 	char *text = config_json_snapshot_text(&src);
 	config_init(&dst);
-	struct net_override ov = { "eth1", "tap9" };
-	cr_assert_eq(config_json_snapshot_apply(&dst, text, strlen(text), &ov, 1, &e), -1);
+	struct snapshot_load_request r = { .nnet_overrides = 1 };
+	r.net_overrides[0] = (struct device_override){ "eth1", "tap9" };
+	cr_assert_eq(config_json_snapshot_apply(&dst, text, strlen(text), &r, &e), -1);
 	assert_msg_has(e, "no network interface 'eth1'");
 	cr_assert_null(dst.kernel_path);
 	cr_assert_eq(dst.nnets, 0);
-	cr_assert_eq(config_json_snapshot_apply(&dst, "{\"drives\": 5}", 13, NULL, 0, &e), -1);
+	r = (struct snapshot_load_request){ .ndrive_overrides = 1 };
+	r.drive_overrides[0] = (struct device_override){ "nope", "/x" };
+	cr_assert_eq(config_json_snapshot_apply(&dst, text, strlen(text), &r, &e), -1);
+	assert_msg_has(e, "no drive 'nope'");
+	r = (struct snapshot_load_request){ 0 };
+	cr_assert_eq(config_json_snapshot_apply(&dst, "{\"drives\": 5}", 13, &r, &e), -1);
 	assert_msg_has(e, "snapshot: its configuration");
 	cr_assert_eq(dst.ndrives, 0);
 	free(text);
