@@ -457,6 +457,52 @@ else
 	fail jail-api-paths-inside "host path: [$host_path] start: [$host_start]; jail path: [$in_path] start: [$in_start] rc=$rc out=[$out] err=[$err]"
 fi
 
+# Snapshots of a jailed VM: the files a snapshot writes and a load reads are paths inside
+# the jail, as every API path is. One jailed ember snapshots its guest into its root;
+# the orchestrator copies the two files into another jail's root; the second jailed
+# ember restores them and the guest goes on.
+sid=jt-$$-s
+sroot=$BASE/ember/$sid/root
+mkdir -p "$sroot"
+cp "$GUEST" "$sroot/guest-min"
+"$EMBER" "${J[@]}" --id "$sid" --api-sock /api.sock </dev/null >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+pids+=("$pid")
+for ((i = 0; i < 200; i++)); do [ -S "$sroot/api.sock" ] && break; sleep 0.025; done
+api_in() { # ROOT METHOD PATH [BODY]: like api, on the socket in ROOT
+	curl -s --max-time 20 --unix-socket "$1/api.sock" -X "$2" -o "$TMP/api.body" \
+		-w '%{http_code}' -H 'Content-Type: application/json' "http://localhost$3" ${4:+-d "$4"}
+	echo " $(cat "$TMP/api.body" 2>/dev/null)"
+}
+api_in "$sroot" PUT /boot-source '{"kernel_image_path": "/guest-min", "boot_args": "idle idle.tick_ms=20 idle.max_ms=60000"}' >/dev/null
+api_in "$sroot" PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
+for ((i = 0; i < 200; i++)); do grep -q '^idle: tick 3' "$TMP/out" && break; sleep 0.05; done
+api_in "$sroot" PATCH /vm '{"state": "Paused"}' >/dev/null
+last=$(tr -d '\r' <"$TMP/out" | sed -n 's/^idle: tick //p' | tail -n1)
+created=$(api_in "$sroot" PUT /snapshot/create '{"snapshot_path": "/snap", "mem_file_path": "/mem"}')
+stop "$pid" KILL
+owner=$(stat -c '%u %a' "$sroot/snap" "$sroot/mem" 2>&1 | sort -u)
+rid=jt-$$-r
+rroot=$BASE/ember/$rid/root
+mkdir -p "$rroot"
+cp "$sroot/snap" "$sroot/mem" "$rroot/" 2>/dev/null
+chown "$JUID:$JGID" "$rroot/snap" "$rroot/mem" 2>/dev/null
+"$EMBER" "${J[@]}" --id "$rid" --api-sock /api.sock </dev/null >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+pids+=("$pid")
+for ((i = 0; i < 200; i++)); do [ -S "$rroot/api.sock" ] && break; sleep 0.025; done
+host_load=$(api_in "$rroot" PUT /snapshot/load "{\"snapshot_path\": \"$sroot/snap\", \"mem_file_path\": \"$sroot/mem\", \"resume_vm\": true}")
+loaded=$(api_in "$rroot" PUT /snapshot/load '{"snapshot_path": "/snap", "mem_file_path": "/mem", "resume_vm": true}')
+for ((i = 0; i < 200; i++)); do grep -q '^idle: tick' "$TMP/out" && break; sleep 0.05; done
+first=$(tr -d '\r' <"$TMP/out" | sed -n 's/^idle: tick //p' | head -n1)
+stop "$pid" TERM
+if [[ $created == 204* && $owner == "$JUID 600" && $host_load == 400*"No such file"* &&
+      $loaded == 204* && -n $first && -n $last && $first -gt $last ]]; then
+	pass jail-snapshot-paths-inside
+else
+	fail jail-snapshot-paths-inside "create [$created] files [$owner] host-path load [$host_load] load [$loaded] ticks $last then ${first:-none} err=[$err]"
+fi
+
 # ---- --new-pid-ns: the jailed child is pid 1 of its namespace; the parent relays ----
 
 start_jailed "$ID" --new-pid-ns --cmdline "$IDLE"
