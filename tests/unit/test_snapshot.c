@@ -330,3 +330,35 @@ Test(snapshot_config, a_bad_override_changes_nothing)
 	config_free(&src);
 	config_free(&dst);
 }
+
+/* ---- the CPU a snapshot needs ---- */
+
+#include "../../arch/cpu_state.h"
+
+static void set_leaf(struct kvm_cpuid_entry2 *l, uint32_t fn, uint32_t ecx, uint32_t edx)
+{
+	*l = (struct kvm_cpuid_entry2){ .function = fn, .ecx = ecx, .edx = edx };
+}
+
+Test(snapshot_cpu, a_feature_this_host_lacks_is_refused_by_leaf_and_bits)
+{
+	static struct cpu_state s;
+	struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 entries[2];
+	} host = { .hdr.nent = 2 };
+	set_leaf(&host.entries[0], 0x1, 0x00000201, 0x1);
+	set_leaf(&host.entries[1], 0x80000001, 0, 0x100);
+	s.ncpuid = 2;
+	/* The bits ember sets itself (hypervisor, TSC deadline) are not asked of the host. */
+	set_leaf(&s.cpuid[0], 0x1, 0x00000201 | (1u << 31) | (1u << 24), 0x1);
+	set_leaf(&s.cpuid[1], 0x80000001, 0, 0x100);
+	cr_assert_eq(cpu_state_check_cpuid(&s, &host.hdr, &e), 0, "%s", e.msg);
+	s.cpuid[1].edx |= 0x800; /* a feature the host does not have */
+	cr_assert_eq(cpu_state_check_cpuid(&s, &host.hdr, &e), -1);
+	assert_msg_has(e, "CPUID 0x80000001.edx bits 0x00000800");
+	s.cpuid[1].edx = 0x100;
+	s.cpuid[0].ecx |= 1u << 28;
+	cr_assert_eq(cpu_state_check_cpuid(&s, &host.hdr, &e), -1);
+	assert_msg_has(e, "CPUID 1.ecx bits 0x10000000");
+}
