@@ -267,6 +267,10 @@ static int put_snapshot_load(struct route_call *c)
 	struct snapshot_load_request r;
 	if (config_json_snapshot_load(c->body, &r, c->e) < 0)
 		return -1;
+	if (json_object_get(c->body, "mem_file_path") ||
+	    json_is_true(json_object_get(c->body, "enable_diff_snapshots")))
+		c->deprecated = "PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields "
+				"are deprecated.";
 	if (c->r->configured)
 		return errf(c->e, "snapshot-load: only before anything is configured (a fresh "
 			    "ember; /logger and /metrics may come first)");

@@ -771,7 +771,7 @@ json_t *config_json_dump(const struct vm_config *cfg)
 static const char *const snapshot_types[] = { "Full", "Diff", NULL };
 static const struct jfield snapshot_create_fields[] = {
 	{ "snapshot_path", J_STRING, true }, { "mem_file_path", J_STRING, true },
-	{ "snapshot_type", J_STRING, false }, { "version", J_STRING, false },
+	{ "snapshot_type", J_STRING, false },
 };
 
 int config_json_snapshot_create(const json_t *body, struct snapshot_create_request *r,

@@ -276,6 +276,15 @@ done
 stop br1
 stop br2
 
+# ---- Firecracker's deprecated fields: taken, with its "Deprecation: true" header ----
+start_api dep
+hdrs=$(curl -s -i --max-time 30 --unix-socket "$TMP/dep.sock" -X PUT -d \
+	"{\"snapshot_path\": \"$TMP/s\", \"mem_file_path\": \"$TMP/m\", \"enable_diff_snapshots\": true, \"resume_vm\": true}" \
+	http://localhost/snapshot/load | tr -d '\r')
+grep -q '^HTTP/1.1 204' <<<"$hdrs" && grep -q '^Deprecation: true$' <<<"$hdrs" &&
+	pass load-deprecated-fields-answered-deprecation || fail load-deprecated-fields-answered-deprecation "$hdrs"
+stop dep
+
 start_api cfg
 api cfg PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}'
 api cfg PUT /snapshot/load "$load"
