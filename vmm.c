@@ -176,6 +176,7 @@ static int vmm_build_machine(struct vmm *v, const struct vm_mem_options *mo, str
 	    vmm_create_legacy(v, e) < 0 || vmm_create_test_hooks(&v->vm, e) < 0 ||
 	    vmm_create_virtio(v, e) < 0)
 		return -1;
+	v->vm.cpu_template = cfg->has_cpu_template ? &cfg->cpu_template : NULL;
 	return 0;
 }
 

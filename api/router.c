@@ -98,6 +98,11 @@ static int put_drive(struct route_call *c)
 	return config_json_drive(c->r->cfg, c->body, c->id, c->e);
 }
 
+static int put_cpu_config(struct route_call *c)
+{
+	return config_json_cpu_config(c->r->cfg, c->body, c->e);
+}
+
 static int put_net(struct route_call *c)
 {
 	return config_json_net(c->r->cfg, c->body, c->id, c->e);
@@ -289,6 +294,7 @@ static const struct route routes[] = {
 	{ API_PUT, "/machine-config", false, PRE, put_machine, PUT_M(machine_cfg) },
 	{ API_PATCH, "/machine-config", false, PRE, patch_machine, PATCH_M(machine_cfg) },
 	{ API_PUT, "/boot-source", false, PRE, put_boot_source, PUT_M(boot_source) },
+	{ API_PUT, "/cpu-config", false, PRE, put_cpu_config, PUT_M(cpu_cfg) },
 	{ API_PUT, "/drives/", true, PRE, put_drive, PUT_M(drive) },
 	{ API_PATCH, "/drives/", true, POST, patch_drive, PATCH_M(drive) },
 	{ API_PUT, "/network-interfaces/", true, PRE, put_net, PUT_M(network) },
@@ -307,7 +313,7 @@ static const struct {
 } unsupported_paths[] = {
 	{ "/mmds", "MMDS (the metadata service)" }, { "/vsock", "vsock device" },
 	{ "/balloon", "balloon device" },	    { "/entropy", "entropy device" },
-	{ "/cpu-config", "CPU templates" },
+
 	{ "/hotplug/", "hotplug" },		    { "/serial", "serial configuration" },
 	{ "/pmem/", "pmem device" },
 };

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include "../lib/util.h"
+#include "cpuid.h"
 
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_TSC_DEADLINE 0x6e0
@@ -124,7 +125,7 @@ int cpu_state_save(int fd, unsigned index, const uint32_t *msrs, uint32_t nmsrs,
 	if (CPU_IOCTL(fd, KVM_GET_MP_STATE, &s->mp_state, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_GET_REGS, &s->regs, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_GET_SREGS, &s->sregs, index, e) < 0 ||
-	    CPU_IOCTL(fd, KVM_GET_XSAVE, &s->xsave, index, e) < 0 ||
+	    CPU_IOCTL(fd, KVM_GET_XSAVE, s->xsave, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_GET_XCRS, &s->xcrs, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_GET_DEBUGREGS, &s->debugregs, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_GET_LAPIC, &s->lapic, index, e) < 0 ||
@@ -181,7 +182,7 @@ int cpu_state_restore(int fd, unsigned index, const struct cpu_state *s, struct 
 	    CPU_IOCTL(fd, KVM_SET_MP_STATE, &w->mp_state, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_SET_REGS, &w->regs, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_SET_SREGS, &w->sregs, index, e) < 0 ||
-	    CPU_IOCTL(fd, KVM_SET_XSAVE, &w->xsave, index, e) < 0 ||
+	    CPU_IOCTL(fd, KVM_SET_XSAVE, w->xsave, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_SET_XCRS, &w->xcrs, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_SET_DEBUGREGS, &w->debugregs, index, e) < 0 ||
 	    CPU_IOCTL(fd, KVM_SET_LAPIC, &w->lapic, index, e) < 0 ||
@@ -190,53 +191,28 @@ int cpu_state_restore(int fd, unsigned index, const struct cpu_state *s, struct 
 	return CPU_IOCTL(fd, KVM_SET_VCPU_EVENTS, &w->events, index, e);
 }
 
-static const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid_entry2 *ent, uint32_t n,
-						 uint32_t function, uint32_t index)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (ent[i].function == function &&
-		    (!(ent[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || ent[i].index == index))
-			return &ent[i];
-	return NULL;
-}
-
-/* The feature registers: (leaf, subleaf, register, bits ember sets itself). */
-static const struct {
-	uint32_t function, index;
-	unsigned reg; /* 0 eax, 1 ebx, 2 ecx, 3 edx */
-	uint32_t ours;
-	const char *name;
-} feature_regs[] = {
-	{ 0x1, 0, 2, (1u << 31) | (1u << 24), "1.ecx" }, /* hypervisor, TSC deadline */
-	{ 0x1, 0, 3, 1u << 28, "1.edx" },                 /* HTT */
-	{ 0x7, 0, 1, 0, "7.ebx" },
-	{ 0x7, 0, 2, 0, "7.ecx" },
-	{ 0x7, 0, 3, 0, "7.edx" },
-	{ 0xd, 1, 0, 0, "0xd.1.eax" },
-	{ 0x80000001, 0, 2, 1u << 1, "0x80000001.ecx" }, /* CmpLegacy */
-	{ 0x80000001, 0, 3, 0, "0x80000001.edx" },
-};
-
-static uint32_t cpuid_reg(const struct kvm_cpuid_entry2 *l, unsigned reg)
-{
-	return reg == 0 ? l->eax : reg == 1 ? l->ebx : reg == 2 ? l->ecx : l->edx;
-}
-
 int cpu_state_check_cpuid(const struct cpu_state *s, const struct kvm_cpuid2 *supported,
 			  struct errbuf *e)
 {
 	uint32_t n = s->ncpuid > CPU_STATE_MAX_CPUID ? CPU_STATE_MAX_CPUID : s->ncpuid;
-	for (size_t i = 0; i < ARRAY_SIZE(feature_regs); i++) {
-		const struct kvm_cpuid_entry2 *want =
-			cpuid_find(s->cpuid, n, feature_regs[i].function, feature_regs[i].index);
-		const struct kvm_cpuid_entry2 *have = cpuid_find(
-			supported->entries, supported->nent, feature_regs[i].function,
-			feature_regs[i].index);
-		uint32_t need = want ? cpuid_reg(want, feature_regs[i].reg) & ~feature_regs[i].ours : 0;
-		uint32_t can = have ? cpuid_reg(have, feature_regs[i].reg) : 0;
-		if (need & ~can)
-			return errf(e, "snapshot: taken on a CPU with features this host lacks "
-				    "(CPUID %s bits 0x%08x)", feature_regs[i].name, need & ~can);
+	static const char *const regs[] = { "eax", "ebx", "ecx", "edx" };
+	for (uint32_t i = 0; i < n; i++) {
+		struct kvm_cpuid_entry2 want = s->cpuid[i];
+		const struct kvm_cpuid_entry2 *have =
+			cpuid_find(supported->entries, supported->nent, want.function, want.index);
+		for (unsigned r = 0; r < 4; r++) {
+			uint32_t need = cpuid_feature_bits(want.function, want.index, r,
+							   *cpuid_reg(&want, r));
+			struct kvm_cpuid_entry2 h = have ? *have : (struct kvm_cpuid_entry2){ 0 };
+			uint32_t lack = need & ~*cpuid_reg(&h, r);
+			if (lack)
+				return errf(e, "snapshot: taken on a CPU with features this host lacks "
+					    "(CPUID 0x%x.%u %s bits 0x%08x)", want.function, want.index,
+					    regs[r], lack);
+		}
 	}
 	return 0;
 }
+
+_Static_assert(sizeof(((struct cpu_state *)0)->xsave) == sizeof(((struct kvm_xsave *)0)->region),
+	       "cpu_state.xsave holds KVM_GET_XSAVE's region");

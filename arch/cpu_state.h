@@ -20,7 +20,7 @@ struct cpu_state {
 	struct kvm_mp_state mp_state;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
+	uint32_t xsave[1024]; /* struct kvm_xsave's region (its flexible tail stays empty) */
 	struct kvm_xcrs xcrs;
 	struct kvm_debugregs debugregs;
 	struct kvm_lapic_state lapic;

@@ -120,3 +120,43 @@ void cpuid_normalise(struct kvm_cpuid2 *c, unsigned index, unsigned ncpus, bool 
 		}
 	}
 }
+
+/* The feature registers: (leaf, subleaf, register, bits ember sets itself). */
+static const struct {
+	uint32_t function, index;
+	unsigned reg;
+	uint32_t ours;
+} feature_regs[] = {
+	{ 0x1, 0, 2, CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_TSC_DEADLINE },
+	{ 0x1, 0, 3, CPUID_1_EDX_HTT },
+	{ 0x7, 0, 1, 0 },
+	{ 0x7, 0, 2, 0 },
+	{ 0x7, 0, 3, 0 },
+	{ 0xd, 1, 0, 0 },
+	{ 0x80000001, 0, 2, CPUID_EXT1_ECX_CMP_LEGACY },
+	{ 0x80000001, 0, 3, 0 },
+};
+
+uint32_t cpuid_feature_bits(uint32_t function, uint32_t index, unsigned reg, uint32_t bits)
+{
+	for (size_t i = 0; i < sizeof(feature_regs) / sizeof(feature_regs[0]); i++)
+		if (feature_regs[i].function == function && feature_regs[i].index == index &&
+		    feature_regs[i].reg == reg)
+			return bits & ~feature_regs[i].ours;
+	return 0;
+}
+
+const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid_entry2 *ent, uint32_t n,
+					  uint32_t function, uint32_t index)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ent[i].function == function &&
+		    (!(ent[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || ent[i].index == index))
+			return &ent[i];
+	return NULL;
+}
+
+uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *l, unsigned reg)
+{
+	return reg == 0 ? &l->eax : reg == 1 ? &l->ebx : reg == 2 ? &l->ecx : &l->edx;
+}

@@ -35,6 +35,12 @@ void config_free(struct vm_config *cfg)
 	cfg->check_files = check_files;
 }
 
+void config_set_cpu_template(struct vm_config *cfg, const struct cpu_template *t)
+{
+	cfg->cpu_template = *t;
+	cfg->has_cpu_template = true;
+}
+
 int config_set_snapshot_load(struct vm_config *cfg, const char *json, struct errbuf *e)
 {
 	char *copy = strdup(json);
@@ -56,6 +62,8 @@ void config_take_vm(struct vm_config *dst, struct vm_config *src)
 	dst->initrd_path = src->initrd_path;
 	dst->cmdline = src->cmdline;
 	dst->machine = src->machine;
+	dst->has_cpu_template = src->has_cpu_template;
+	dst->cpu_template = src->cpu_template;
 	dst->ndrives = src->ndrives;
 	dst->nnets = src->nnets;
 	memcpy(dst->drives, src->drives, sizeof(dst->drives));

@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 
+#include "../arch/cpu_template.h"
 #include "../lib/error.h"
 #include "../lib/log.h"
 #include "../lib/rate_limiter.h"
@@ -87,6 +88,9 @@ struct vm_config {
 	char *metrics_properties; /* NULL, or the JSON text of an object of strings, written
 				     as each line's "properties" */
 	bool boot_timer;    /* the boot-timer device at LAYOUT_BOOT_TIMER */
+	/* PUT /cpu-config or the config file's "cpu-config": applied to every vCPU */
+	bool has_cpu_template;
+	struct cpu_template cpu_template;
 	/* --snapshot-load or the config file's "snapshot-load": the PUT /snapshot/load body
 	   (compact JSON) to restore at start instead of a boot; NULL: none */
 	char *snapshot_load;
@@ -122,6 +126,8 @@ int config_set_metrics_path(struct vm_config *cfg, const char *path, struct errb
 int config_set_metrics(struct vm_config *cfg, const char *path, bool emit_id,
 		       const char *properties, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
+/* PUT /cpu-config: replaces the template (Firecracker's: the last PUT wins). */
+void config_set_cpu_template(struct vm_config *cfg, const struct cpu_template *t);
 /* The snapshot-load body to restore at start (copied; checked by config_json first). */
 int config_set_snapshot_load(struct vm_config *cfg, const char *json, struct errbuf *e);
 /* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */

@@ -13,7 +13,7 @@
  * readers below can assume the shape. JSON null counts as absent (Firecracker's
  * optional fields accept it).
  */
-enum jtype { J_STRING, J_BOOL, J_INT, J_OBJECT, J_ARRAY };
+enum jtype { J_STRING, J_BOOL, J_INT, J_OBJECT, J_ARRAY, J_NUMBER /* integer or string */ };
 struct jfield {
 	const char *name;
 	enum jtype type;
@@ -21,7 +21,7 @@ struct jfield {
 };
 
 static const char *const jtype_names[] = { "a string", "a boolean", "an integer",
-					   "an object", "an array" };
+					   "an object", "an array", "a number or a string" };
 
 static bool jtype_is(const json_t *v, enum jtype t)
 {
@@ -31,6 +31,7 @@ static bool jtype_is(const json_t *v, enum jtype t)
 	case J_INT: return json_is_integer(v);
 	case J_OBJECT: return json_is_object(v);
 	case J_ARRAY: return json_is_array(v);
+	case J_NUMBER: return json_is_integer(v) || json_is_string(v);
 	}
 	return false;
 }
@@ -606,7 +607,7 @@ static json_t *json_dump_logger(const struct logger_config *l)
 
 static const struct jfield file_fields[] = {
 	{ "boot-source", J_OBJECT, true },     { "drives", J_ARRAY, false },
-	{ "snapshot-load", J_OBJECT, false },
+	{ "snapshot-load", J_OBJECT, false },  { "cpu-config", J_OBJECT, false },
 	{ "machine-config", J_OBJECT, false }, { "network-interfaces", J_ARRAY, false },
 	{ "logger", J_OBJECT, false },	       { "metrics", J_OBJECT, false },
 };
@@ -665,7 +666,8 @@ int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e
 	    config_json_boot_source(cfg, jget(root, "boot-source"), e) < 0 ||
 	    (mc && config_json_machine(cfg, mc, false, e) < 0) ||
 	    config_json_load_array(cfg, root, "drives", config_json_drive, e) < 0 ||
-	    config_json_load_array(cfg, root, "network-interfaces", config_json_net, e) < 0)
+	    config_json_load_array(cfg, root, "network-interfaces", config_json_net, e) < 0 ||
+	    (jget(root, "cpu-config") && config_json_cpu_config(cfg, jget(root, "cpu-config"), e) < 0))
 		return -1;
 	return config_json_load_outputs(cfg, root, e);
 }
@@ -744,6 +746,197 @@ static json_t *json_dump_metrics(const struct vm_config *cfg)
 	return m;
 }
 
+/* ---- cpu-config ---- */
+
+/* A number: a JSON integer, or a string in hex (0x), binary (0b) or decimal. */
+static int json_number_any(const json_t *v, const char *where, uint64_t max, uint64_t *out,
+			   struct errbuf *e)
+{
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    (uint64_t)json_integer_value(v) <= max)
+		return *out = (uint64_t)json_integer_value(v), 0;
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+	int base = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 :
+		   s && s[0] == '0' && (s[1] == 'b' || s[1] == 'B') ? 2 : 10;
+	char *end;
+	errno = 0;
+	unsigned long long n = s && *s ? strtoull(s + (base == 10 ? 0 : 2), &end, base) : 0;
+	if (!s || !*s || errno || *end || s[0] == '-' || n > max)
+		return errf(e, "%s: expected a number up to 0x%llx (integer, or \"0x...\", "
+			    "\"0b...\" or decimal text)", where, (unsigned long long)max);
+	*out = n;
+	return 0;
+}
+
+/* "0b" + bits symbols of 0/1/x, '_' ignored: which bits are set (mask) to what (value). */
+static int json_bitmap(const json_t *v, const char *where, unsigned bits, uint64_t *mask,
+		       uint64_t *value, struct errbuf *e)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	unsigned n = 0;
+	*mask = *value = 0;
+	if (strncmp(s, "0b", 2) != 0)
+		return errf(e, "%s: a bitmap is \"0b\" followed by %u of 0, 1, x", where, bits);
+	for (s += 2; *s; s++) {
+		if (*s == '_')
+			continue;
+		if ((*s != '0' && *s != '1' && *s != 'x') || n == bits)
+			return errf(e, "%s: a bitmap is \"0b\" followed by %u of 0, 1, x", where, bits);
+		uint64_t bit = 1ULL << (bits - 1 - n++);
+		if (*s != 'x')
+			*mask |= bit;
+		if (*s == '1')
+			*value |= bit;
+	}
+	return n == bits ? 0 : errf(e, "%s: %u bits, a bitmap here has %u", where, n, bits);
+}
+
+static const struct jfield cpuid_mod_fields[] = {
+	{ "leaf", J_NUMBER, true }, { "subleaf", J_NUMBER, true }, { "flags", J_NUMBER, true },
+	{ "modifiers", J_ARRAY, true },
+};
+static const struct jfield reg_mod_fields[] = {
+	{ "register", J_STRING, true }, { "bitmap", J_STRING, true },
+};
+static const char *const cpuid_regs[] = { "eax", "ebx", "ecx", "edx", NULL };
+
+static int json_cpuid_modifier(struct cpu_template *t, const json_t *o, struct errbuf *e)
+{
+	const char *w = "cpu-config.cpuid_modifiers";
+	uint64_t leaf, sub, flags;
+	size_t i;
+	const json_t *m;
+	if (JCHECK(o, w, cpuid_mod_fields, e) < 0 ||
+	    json_number_any(json_object_get(o, "leaf"), "cpu-config.cpuid_modifiers.leaf",
+			    UINT32_MAX, &leaf, e) < 0 ||
+	    json_number_any(json_object_get(o, "subleaf"), "cpu-config.cpuid_modifiers.subleaf",
+			    UINT32_MAX, &sub, e) < 0 ||
+	    json_number_any(json_object_get(o, "flags"), "cpu-config.cpuid_modifiers.flags",
+			    KVM_CPUID_FLAG_SIGNIFCANT_INDEX, &flags, e) < 0)
+		return -1;
+	json_array_foreach(json_object_get(o, "modifiers"), i, m) {
+		int reg;
+		uint64_t mask, value;
+		if (t->ncpuid == CPU_TEMPLATE_MAX_CPUID)
+			return errf(e, "%s: more than %d register modifiers", w, CPU_TEMPLATE_MAX_CPUID);
+		if (JCHECK(m, "cpu-config.cpuid_modifiers.modifiers", reg_mod_fields, e) < 0 ||
+		    jenum(m, "cpu-config.cpuid_modifiers.modifiers", "register", cpuid_regs, &reg, e) < 0 ||
+		    json_bitmap(json_object_get(m, "bitmap"), "cpu-config.cpuid_modifiers.bitmap", 32,
+				&mask, &value, e) < 0)
+			return -1;
+		t->cpuid[t->ncpuid++] = (struct cpuid_modifier){
+			.leaf = (uint32_t)leaf, .subleaf = (uint32_t)sub, .flags = (uint32_t)flags,
+			.reg = (enum cpuid_reg)reg, .mask = (uint32_t)mask, .value = (uint32_t)value,
+		};
+	}
+	return 0;
+}
+
+static const struct jfield msr_mod_fields[] = {
+	{ "addr", J_NUMBER, true }, { "bitmap", J_STRING, true },
+};
+
+static int json_msr_modifier(struct cpu_template *t, const json_t *o, struct errbuf *e)
+{
+	uint64_t addr;
+	struct msr_modifier *m = &t->msrs[t->nmsrs];
+	if (t->nmsrs == CPU_TEMPLATE_MAX_MSRS)
+		return errf(e, "cpu-config.msr_modifiers: more than %d", CPU_TEMPLATE_MAX_MSRS);
+	if (JCHECK(o, "cpu-config.msr_modifiers", msr_mod_fields, e) < 0 ||
+	    json_number_any(json_object_get(o, "addr"), "cpu-config.msr_modifiers.addr",
+			    UINT32_MAX, &addr, e) < 0 ||
+	    json_bitmap(json_object_get(o, "bitmap"), "cpu-config.msr_modifiers.bitmap", 64,
+			&m->mask, &m->value, e) < 0)
+		return -1;
+	m->addr = (uint32_t)addr;
+	t->nmsrs++;
+	return 0;
+}
+
+/* "N": KVM must have capability N; "!N": Firecracker's "not needed", ignored here. */
+static int json_kvm_cap(struct cpu_template *t, const json_t *v, struct errbuf *e)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	bool neg = s[0] == '!';
+	char *end;
+	errno = 0;
+	long n = strtol(s + neg, &end, 10);
+	if (!s[neg] || *end || errno || n < 0 || n > INT32_MAX)
+		return errf(e, "cpu-config.kvm_capabilities: '%.32s' is not N or !N", s);
+	if (t->ncaps == CPU_TEMPLATE_MAX_CAPS)
+		return errf(e, "cpu-config.kvm_capabilities: more than %d", CPU_TEMPLATE_MAX_CAPS);
+	t->caps[t->ncaps++] = neg ? ~(int32_t)n : (int32_t)n;
+	return 0;
+}
+
+static const struct jfield cpu_config_fields[] = {
+	{ "kvm_capabilities", J_ARRAY, false }, { "cpuid_modifiers", J_ARRAY, false },
+	{ "msr_modifiers", J_ARRAY, false },	 { "reg_modifiers", J_ARRAY, false },
+	{ "vcpu_features", J_ARRAY, false },
+};
+
+int config_json_cpu_config(struct vm_config *cfg, const json_t *body, struct errbuf *e)
+{
+	static struct cpu_template t; /* large; filled whole, then copied (the event thread) */
+	size_t i;
+	const json_t *v;
+	memset(&t, 0, sizeof(t));
+	if (JCHECK(body, "cpu-config", cpu_config_fields, e) < 0)
+		return -1;
+	if (json_array_size(json_object_get(body, "reg_modifiers")) ||
+	    json_array_size(json_object_get(body, "vcpu_features")))
+		return errf(e, "cpu-config: reg_modifiers and vcpu_features are for ARM hosts");
+	json_array_foreach(json_object_get(body, "kvm_capabilities"), i, v)
+		if (json_kvm_cap(&t, v, e) < 0)
+			return -1;
+	json_array_foreach(json_object_get(body, "cpuid_modifiers"), i, v)
+		if (json_cpuid_modifier(&t, v, e) < 0)
+			return -1;
+	json_array_foreach(json_object_get(body, "msr_modifiers"), i, v)
+		if (json_msr_modifier(&t, v, e) < 0)
+			return -1;
+	config_set_cpu_template(cfg, &t);
+	return 0;
+}
+
+/* A bitmap back as text: bits symbols, 'x' where the template leaves the bit. */
+static json_t *json_dump_bitmap(uint64_t mask, uint64_t value, unsigned bits)
+{
+	char s[2 + 64 + 1] = "0b";
+	for (unsigned i = 0; i < bits; i++) {
+		uint64_t bit = 1ULL << (bits - 1 - i);
+		s[2 + i] = !(mask & bit) ? 'x' : (value & bit) ? '1' : '0';
+	}
+	s[2 + bits] = '\0';
+	return json_string(s);
+}
+
+static json_t *json_dump_cpu_config(const struct cpu_template *t)
+{
+	json_t *caps = json_array(), *cpuid = json_array(), *msrs = json_array();
+	char buf[24];
+	for (unsigned i = 0; i < t->ncaps; i++) {
+		snprintf(buf, sizeof(buf), t->caps[i] < 0 ? "!%d" : "%d",
+			 t->caps[i] < 0 ? ~t->caps[i] : t->caps[i]);
+		json_array_append_new(caps, json_string(buf));
+	}
+	for (unsigned i = 0; i < t->ncpuid; i++) { /* one entry per register modifier */
+		const struct cpuid_modifier *m = &t->cpuid[i];
+		json_t *mod = json_pack("{s:s,s:o}", "register", cpuid_regs[m->reg], "bitmap",
+					json_dump_bitmap(m->mask, m->value, 32));
+		json_array_append_new(cpuid, json_pack("{s:I,s:I,s:I,s:[o]}", "leaf",
+						       (json_int_t)m->leaf, "subleaf",
+						       (json_int_t)m->subleaf, "flags",
+						       (json_int_t)m->flags, "modifiers", mod));
+	}
+	for (unsigned i = 0; i < t->nmsrs; i++)
+		json_array_append_new(msrs, json_pack("{s:I,s:o}", "addr", (json_int_t)t->msrs[i].addr,
+						      "bitmap", json_dump_bitmap(t->msrs[i].mask,
+										 t->msrs[i].value, 64)));
+	return json_pack("{s:o,s:o,s:o}", "kvm_capabilities", caps, "cpuid_modifiers", cpuid,
+			 "msr_modifiers", msrs);
+}
+
 json_t *config_json_dump(const struct vm_config *cfg)
 {
 	json_t *boot = json_pack("{s:s}", "kernel_image_path",
@@ -763,6 +956,8 @@ json_t *config_json_dump(const struct vm_config *cfg)
 				 json_dump_logger(&cfg->logger));
 	if (root && cfg->metrics_path)
 		json_object_set_new(root, "metrics", json_dump_metrics(cfg));
+	if (root && cfg->has_cpu_template)
+		json_object_set_new(root, "cpu-config", json_dump_cpu_config(&cfg->cpu_template));
 	return root;
 }
 

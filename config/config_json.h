@@ -70,6 +70,15 @@ int config_json_metrics(const json_t *body, struct metrics_update *u, struct err
 int config_json_enum(const json_t *body, const char *where, const char *field,
 		     const char *const *allowed, int *out, struct errbuf *e);
 
+/*
+ * PUT /cpu-config (and the config file's "cpu-config"), Firecracker's custom template for
+ * x86: kvm_capabilities ["N" | "!N"], cpuid_modifiers [{leaf, subleaf, flags,
+ * modifiers: [{register, bitmap}]}], msr_modifiers [{addr, bitmap}]. Numbers are JSON
+ * integers or strings in hex (0x), binary (0b) or decimal; a bitmap is "0b" and 32
+ * (CPUID) or 64 (MSR) of 0, 1 and x (leave), most significant first, '_' ignored.
+ */
+int config_json_cpu_config(struct vm_config *cfg, const json_t *body, struct errbuf *e);
+
 /* A snapshot-load body (--snapshot-load, the config file's key), checked, kept as text. */
 int config_json_restore(struct vm_config *cfg, const json_t *body, struct errbuf *e);
 

@@ -231,6 +231,58 @@ static int prog_outb(const struct gm_ctx *c)
 	return 0;
 }
 
+/* A number as "0x..." or decimal, up to max (gm_parse_size takes both). */
+static bool parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	return gm_parse_size(s, gm_strlen(s), out) && *out <= max;
+}
+
+/*
+ * cpuid LEAF[.SUBLEAF]...: what the CPU tells the guest, one line per leaf, as
+ * "cpuid 0x1.0x0: eax=0x... ebx=0x... ecx=0x... edx=0x..." (CPU templates).
+ */
+static int prog_cpuid(const struct gm_ctx *c)
+{
+	for (int i = 1; i < c->argc; i++) {
+		const char *arg = c->argv[i];
+		size_t len = gm_strlen(arg), dot = 0;
+		uint64_t leaf, sub = 0;
+		uint32_t a, b, cc, d;
+
+		while (dot < len && arg[dot] != '.')
+			dot++;
+		if (!gm_parse_size(arg, dot, &leaf) || leaf > UINT32_MAX ||
+		    (dot < len && (!gm_parse_size(arg + dot + 1, len - dot - 1, &sub) ||
+				   sub > UINT32_MAX))) {
+			gm_printf("guest-min: cpuid: '%s' is not LEAF[.SUBLEAF]\n", c->argv[i]);
+			return 2;
+		}
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d)
+				 : "a"((uint32_t)leaf), "c"((uint32_t)sub));
+		gm_printf("cpuid 0x%llx.0x%llx: eax=0x%x ebx=0x%x ecx=0x%x edx=0x%x\n",
+			  (unsigned long long)leaf, (unsigned long long)sub, a, b, cc, d);
+	}
+	return 0;
+}
+
+/* rdmsr ADDR...: "rdmsr 0x...: 0x..." each (an MSR KVM does not have faults the guest). */
+static int prog_rdmsr(const struct gm_ctx *c)
+{
+	for (int i = 1; i < c->argc; i++) {
+		uint64_t addr;
+		uint32_t lo, hi;
+
+		if (!parse_num(c->argv[i], UINT32_MAX, &addr)) {
+			gm_printf("guest-min: rdmsr: '%s' is not an MSR number\n", c->argv[i]);
+			return 2;
+		}
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"((uint32_t)addr));
+		gm_printf("rdmsr 0x%llx: 0x%llx\n", (unsigned long long)addr,
+			  ((unsigned long long)hi << 32) | lo);
+	}
+	return 0;
+}
+
 /*
  * Firecracker's boot-timer device: the byte 123 at its first byte says "booted".
  * Written before the program runs, so the monitor's timing covers guest-min's
@@ -260,6 +312,8 @@ static const struct gm_program programs[] = {
 	{ "reboot", prog_reboot },
 	{ "outb", prog_outb },
 	{ "idle", prog_idle },
+	{ "cpuid", prog_cpuid },
+	{ "rdmsr", prog_rdmsr },
 	{ "blk", prog_blk },
 	{ "net", prog_net },
 	{ "hostile-loop", prog_hostile_loop },

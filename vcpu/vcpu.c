@@ -66,12 +66,17 @@ int vcpu_init(struct vm *vm, struct vcpu *vcpu, unsigned index, struct errbuf *e
 		return errf(e, "out of memory");
 	memcpy(c, vm->cpuid, sz);
 	cpuid_normalise(c, index, vm->nvcpus, vm->tsc_deadline);
+	if (vm->cpu_template && cpu_template_apply_cpuid(vm->cpu_template, c, vm->cpuid, e) < 0) {
+		free(c);
+		return -1;
+	}
 	int r = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
 	free(c);
 	if (r < 0)
 		return errf(e, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(errno));
 
-	if (regs_set_boot_msrs(vcpu->fd, index, e) < 0)
+	if (regs_set_boot_msrs(vcpu->fd, index, e) < 0 ||
+	    (vm->cpu_template && cpu_template_apply_msrs(vm->cpu_template, vcpu->fd, index, e) < 0))
 		return -1;
 	if (index == 0)
 		vm->t_tsc_zero_ns = monotonic_ns(); /* the guest TSC's zero, for boot timing */

@@ -196,6 +196,8 @@ int vm_create(struct vm *vm, struct event_loop *loop, uint64_t mem_bytes, unsign
 
 int vm_create_vcpus(struct vm *vm, struct errbuf *e)
 {
+	if (vm->cpu_template && cpu_template_check_caps(vm->cpu_template, vm->vm_fd, e) < 0)
+		return -1;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		if (vcpu_init(vm, &vm->vcpus[i], i, e) < 0)
 			return -1;

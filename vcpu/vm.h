@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "../arch/cpu_state.h"
+#include "../arch/cpu_template.h"
 #include "../lib/error.h"
 #include "../lib/event_loop.h"
 #include "../lib/guest_mem.h"
@@ -46,6 +47,7 @@ struct vm {
 		dev_t dev;
 		ino_t ino;
 	} mem_file;
+	const struct cpu_template *cpu_template; /* NULL, or applied to each vCPU at creation */
 	uint32_t *snapshot_msrs; /* the MSRs a snapshot saves: found at the first one */
 	uint32_t snapshot_nmsrs;
 

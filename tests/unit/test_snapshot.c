@@ -356,9 +356,9 @@ Test(snapshot_cpu, a_feature_this_host_lacks_is_refused_by_leaf_and_bits)
 	cr_assert_eq(cpu_state_check_cpuid(&s, &host.hdr, &e), 0, "%s", e.msg);
 	s.cpuid[1].edx |= 0x800; /* a feature the host does not have */
 	cr_assert_eq(cpu_state_check_cpuid(&s, &host.hdr, &e), -1);
-	assert_msg_has(e, "CPUID 0x80000001.edx bits 0x00000800");
+	assert_msg_has(e, "CPUID 0x80000001.0 edx bits 0x00000800");
 	s.cpuid[1].edx = 0x100;
 	s.cpuid[0].ecx |= 1u << 28;
 	cr_assert_eq(cpu_state_check_cpuid(&s, &host.hdr, &e), -1);
-	assert_msg_has(e, "CPUID 1.ecx bits 0x10000000");
+	assert_msg_has(e, "CPUID 0x1.0 ecx bits 0x10000000");
 }
