@@ -370,6 +370,9 @@ int config_put_net(struct vm_config *cfg, const struct net_config *n, struct err
 	    config_check_limiter("network interface", n->id, &n->rx, e) < 0 ||
 	    config_check_limiter("network interface", n->id, &n->tx, e) < 0)
 		return -1;
+	if (n->mtu && n->mtu < CONFIG_MTU_MIN)
+		return errf(e, "network interface '%s': mtu %u is out of range %d-65535", n->id,
+			    n->mtu, CONFIG_MTU_MIN);
 	size_t len = strnlen(n->tap, sizeof(n->tap));
 	if (len == 0 || len >= IFNAMSIZ)
 		return errf(e, "network interface '%s': TAP name must be 1-%d characters", n->id,

@@ -49,8 +49,10 @@ struct net_config {
 	char tap[IFNAMSIZ];
 	bool has_mac; /* without one the guest picks its own */
 	uint8_t mac[6];
+	uint16_t mtu; /* 0: none; else 68-65535, offered as VIRTIO_NET_F_MTU */
 	struct rate_limiter_config rx, tx;
 };
+#define CONFIG_MTU_MIN 68
 
 /* None: 4 KiB pages; 2M: the hugetlbfs pool; Transparent: 4 KiB pages the kernel may
    merge into 2 MiB ones (MADV_HUGEPAGE). */

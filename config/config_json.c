@@ -434,7 +434,7 @@ static json_t *json_dump_drive(const struct drive_config *d)
 static const struct jfield net_fields[] = {
 	{ "iface_id", J_STRING, true },		{ "host_dev_name", J_STRING, true },
 	{ "guest_mac", J_STRING, false },	{ "rx_rate_limiter", J_OBJECT, false },
-	{ "tx_rate_limiter", J_OBJECT, false },
+	{ "tx_rate_limiter", J_OBJECT, false }, { "mtu", J_INT, false },
 };
 
 int config_json_net(struct vm_config *cfg, const json_t *body, const char *id,
@@ -451,6 +451,11 @@ int config_json_net(struct vm_config *cfg, const json_t *body, const char *id,
 	    json_opt_limiter(body, "network-interface", "tx_rate_limiter", &has, &n.tx, e) < 0)
 		return -1;
 	snprintf(n.id, sizeof(n.id), "%s", jstr(body, "iface_id"));
+	long long mtu = 0;
+	if (jget(body, "mtu") &&
+	    jint_range(body, "network-interface", "mtu", CONFIG_MTU_MIN, 65535, &mtu, e) < 0)
+		return -1;
+	n.mtu = (uint16_t)mtu;
 	if (strlen(tap) >= sizeof(n.tap) || !*tap)
 		return errf(e, "network-interface.host_dev_name: '%.64s' is not 1-%zu characters",
 			    tap, sizeof(n.tap) - 1);
@@ -498,6 +503,8 @@ static json_t *json_dump_net(const struct net_config *n)
 			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 		json_object_set_new(o, "guest_mac", json_string(mac));
 	}
+	if (n->mtu)
+		json_object_set_new(o, "mtu", json_integer(n->mtu));
 	json_t *rx = json_dump_limiter(&n->rx), *tx = json_dump_limiter(&n->tx);
 	if (rx)
 		json_object_set_new(o, "rx_rate_limiter", rx);

@@ -167,6 +167,15 @@ static int net_option(void *obj, const char *key, char *val, struct errbuf *e)
 	if (strcmp(key, "id") == 0)
 		return need_value(key, val, e) < 0 ? -1 :
 						    copy_id(n->id, "network interface id", val, e);
+	if (strcmp(key, "mtu") == 0) {
+		long long v;
+		if (need_value(key, val, e) < 0 || parse_flag_number("net mtu", val, &v, e) < 0)
+			return -1;
+		if (v < CONFIG_MTU_MIN || v > 65535)
+			return errf(e, "mtu %lld is out of range %d-65535", v, CONFIG_MTU_MIN);
+		n->mtu = (uint16_t)v;
+		return 0;
+	}
 	struct token_bucket_config *b = strcmp(key, "rx_bw") == 0   ? &n->rx.bandwidth :
 					strcmp(key, "rx_ops") == 0  ? &n->rx.ops :
 					strcmp(key, "tx_bw") == 0   ? &n->tx.bandwidth :
@@ -282,7 +291,7 @@ static const struct flag flags[] = {
 	  "[,bw=SIZE/MS[+BURST]][,iops=N/MS[+BURST]]",
 	  .set = set_drive, .vm = true },
 	{ "net", "OPTS",
-	  "virtio-net on a TAP, repeatable: tap=NAME[,mac=MAC][,id=NAME]"
+	  "virtio-net on a TAP, repeatable: tap=NAME[,mac=MAC][,id=NAME][,mtu=N]"
 	  "[,rx_bw=..][,rx_ops=..][,tx_bw=..][,tx_ops=..]",
 	  .set = set_net, .vm = true },
 	{ "snapshot-load", "JSON",

@@ -39,6 +39,7 @@
 /* 5.1.3 Feature bits. */
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_GUEST_TSO6 8
@@ -49,6 +50,8 @@
 struct virtio_net_config_space {
 	uint8_t mac[6];
 	uint16_t status;
+	uint16_t max_virtqueue_pairs; /* 1: no MQ */
+	uint16_t mtu;                 /* with VIRTIO_NET_F_MTU */
 } __attribute__((packed));
 
 struct net_rx_used {
@@ -444,6 +447,11 @@ static int net_setup(struct virtio_net *n, const struct vm_host *h, const struct
 	if (c->has_mac) {
 		memcpy(n->config.mac, c->mac, sizeof(n->config.mac));
 		n->ops.features |= 1ULL << VIRTIO_NET_F_MAC;
+	}
+	n->config.max_virtqueue_pairs = 1;
+	if (c->mtu) { /* 5.1.4.2: the guest's MTU; the TAP's own stays the host's business */
+		n->config.mtu = c->mtu;
+		n->ops.features |= 1ULL << VIRTIO_NET_F_MTU;
 	}
 	return 0;
 }

@@ -254,6 +254,18 @@ Test(config_json, network_interfaces)
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"a-name-longer-than-15\"}", "host_dev_name");
 	refused(config_json_net, "eth1", "{\"iface_id\":\"eth2\",\"host_dev_name\":\"tap1\"}",
 		"differs from the id in the path");
+	/* mtu: Firecracker's 68-65535, shown by GET /vm/config. */
+	refused(config_json_net, "eth1", "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"mtu\":67}",
+		"network-interface.mtu: 67 is out of range 68-65535");
+	refused(config_json_net, "eth1", "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"mtu\":65536}",
+		"out of range");
+	accepted(config_json_net, "eth1", "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"mtu\":9000}");
+	cr_assert_eq(cfg.nets[1].mtu, 9000);
+	json_t *dump = config_json_dump(&cfg);
+	json_t *n1 = json_array_get(json_object_get(dump, "network-interfaces"), 1);
+	cr_assert_eq(json_integer_value(json_object_get(n1, "mtu")), 9000);
+	cr_assert_null(json_object_get(json_array_get(json_object_get(dump, "network-interfaces"), 0), "mtu"));
+	json_decref(dump);
 }
 
 Test(config_json, patch_bodies)

@@ -721,10 +721,10 @@ Test(virtio_blk, root_args)
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
-/* An interface on a TAP of its own, which goes away with its fd. */
-static struct virtio_mmio *interface(void)
+/* An interface on a TAP of its own, which goes away with its fd; mtu 0: none. */
+static struct virtio_mmio *interface_mtu(uint16_t mtu)
 {
-	struct net_config c = { .has_mac = true };
+	struct net_config c = { .has_mac = true, .mtu = mtu };
 	snprintf(c.id, sizeof(c.id), "eth0");
 	snprintf(c.tap, sizeof(c.tap), "emt%d", (int)getpid() % 1000000);
 	memcpy(c.mac, guest_mac, 6);
@@ -735,6 +735,26 @@ static struct virtio_mmio *interface(void)
 	driver_up(t, F(NET_F_MAC), 2);
 	json_decref(counters("net_eth0"));
 	return t;
+}
+
+static struct virtio_mmio *interface(void)
+{
+	return interface_mtu(0);
+}
+
+/* 5.1.4: mtu at config offset 10, offered with VIRTIO_NET_F_MTU (bit 3) only when set. */
+Test(virtio_net, mtu_offered_only_when_configured, .init = setup, .fini = teardown)
+{
+	struct virtio_mmio *t = interface_mtu(9000);
+	cr_assert(device_features(t) & (1ULL << 3), "VIRTIO_NET_F_MTU offered");
+	cr_assert_eq(rd(t, VIRTIO_MMIO_CONFIG + 8) >> 16, 9000, "mtu in config space");
+	cr_assert_eq(rd(t, VIRTIO_MMIO_CONFIG + 8) & 0xffff, 1, "max_virtqueue_pairs 1");
+}
+
+Test(virtio_net, no_mtu_no_feature, .init = setup, .fini = teardown)
+{
+	struct virtio_mmio *t = interface();
+	cr_assert_not(device_features(t) & (1ULL << 3), "no mtu, no VIRTIO_NET_F_MTU");
 }
 
 /* One TX chain: the 12-byte header and a frame of len bytes from src. */
