@@ -129,7 +129,8 @@ unit: $(BUILD)/unit-tests
 
 # Benchmarks report, they never fail a build (issue: perf/): the floor, cold start,
 # creation rate and memory (startup_bench.sh), irqchip_cost, virtio_bench.sh (ember vs
-# QEMU microvm), nested Linux; into perf/RESULTS.md and perf/results.svg; see perf/README.md.
+# QEMU microvm), snapshot_bench.sh (restore, clones, create), nested Linux; into
+# perf/RESULTS.md and perf/results.svg; see perf/README.md.
 # floor and coldstart are static musl like ember, so process start costs them the same.
 $(BUILD)/perf/irqchip_cost: perf/irqchip_cost.c
 	@mkdir -p $(@D)

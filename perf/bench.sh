@@ -3,17 +3,19 @@
 # written to perf/RESULTS.md with its chart perf/results.svg (both replaced only when
 # the run ends): the machine, a summary, then the floor and cold start, creation rate,
 # memory and size (startup_bench.sh), irqchip_cost, virtio devices (virtio_bench.sh),
-# Linux under nested KVM (nested_bench.sh, when it exists). Progress goes to stderr.
+# snapshots (snapshot_bench.sh), Linux under nested KVM (nested_bench.sh, when it
+# exists). Progress goes to stderr.
 # Benchmarks report, they never fail the build: the status is 0 whatever the numbers.
 #
 # usage: perf/bench.sh [BUILD_DIR]   (default build; needs BUILD_DIR/ember,
 #        BUILD_DIR/guest-min, BUILD_DIR/perf/{floor,coldstart,irqchip_cost}: make bench)
 # The scripts' settings (BENCH_COLD_ROUNDS, BENCH_RATE_SECONDS, BENCH_ROUNDS, ...) pass
-# through; BENCH_SKIP="nested" leaves out the nested Linux part. See perf/README.md.
+# through; BENCH_SKIP="nested" leaves out the nested Linux part, "snapshot" the
+# snapshot part. See perf/README.md.
 #
 # Without a usable /dev/kvm (scripts/kvm-box.sh --host-kvm) the benchmarks that need
-# one (start-up, rate, memory, irqchip_cost, virtio) run inside the KVM box, floor,
-# ember and QEMU microvm all in the same L1: `perf/bench.sh --kvm BUILD_DIR OUT_DIR`
+# one (start-up, rate, memory, irqchip_cost, virtio, snapshots) run inside the KVM box,
+# floor, ember and QEMU microvm all in the same L1: `perf/bench.sh --kvm BUILD_DIR OUT_DIR`
 # there writes their sections to OUT_DIR. The nested Linux part boots its own L1 here.
 set -u
 kvm_only=
@@ -49,7 +51,7 @@ machine() {
 	fi
 	if [[ -n ${boxed:-} ]]; then
 		kvm="This machine has no usable \`/dev/kvm\`: **these benchmarks ran nested**. The floor, ember"
-		kvm+=" and QEMU microvm (start-up, rate, memory, irqchip, virtio) ran side by side inside the KVM"
+		kvm+=" and QEMU microvm (start-up, rate, memory, irqchip, virtio, snapshots) ran side by side inside the KVM"
 		kvm+=" box (\`scripts/kvm-box.sh\`): an L1 Linux under QEMU TCG, an emulated AMD CPU with SVM"
 		kvm+=" and NPT, whose \`/dev/kvm\` is kvm_amd with nested=1 ($(cat "$kvm_dir/l1.txt" 2>/dev/null))."
 		kvm+=" Still meaningful there: memory (Rss, Pss, peak RSS), sizes, and the order of"
@@ -150,6 +152,8 @@ kvm_benchmarks() {
 	irqchip
 	step "virtio devices: perf/virtio_bench.sh"
 	"$here/virtio_bench.sh" "$BUILD"
+	step "snapshots: perf/snapshot_bench.sh"
+	"$here/snapshot_bench.sh" "$BUILD"
 }
 
 # In the KVM box: the KVM benchmarks' sections, plot data and summary into $kvm_only.

@@ -28,6 +28,23 @@
  *     (Rss and Pss without the guest RAM, the guest RAM's own Rss and size, the peak
  *     resident memory of the whole process from rusage, the exit status).
  *
+ *   coldstart up -n N -w TEXT [-w TEXT2...] [-t SEC] [-o PREFIX] -- CMD [ARG...]
+ *     Starts N copies of CMD at once (N = 1: one run), each with stdin /dev/null and
+ *     its own stdout pipe, the clock started just before the first spawn. Waits until
+ *     every copy has printed, for each TEXT in order, a whole line holding it (or
+ *     exited, or SEC seconds passed since the clock started), then reads each copy's
+ *     /proc/PID/smaps_rollup, sends them all SIGTERM and reaps them. Prints one line
+ *     per copy, in spawn order:
+ *       status rss pss private_clean private_dirty anon_huge spawn_us t1_us [t2_us...]
+ *     the exit status after the SIGTERM (or whatever it died of before), the whole
+ *     process's memory at the sample in KiB, guest RAM included (smaps_rollup's Rss,
+ *     Pss, Private_Clean, Private_Dirty, AnonHugePages; -1 each when it could not be
+ *     read), when its spawn began, and for each TEXT the end of its line, all from the
+ *     clock's start (-1: never). Each copy's output is copied to PREFIX.I (I from 0)
+ *     when -o is given. Lines are read once every copy has been spawned, so a line a
+ *     copy printed while later ones were still being spawned is timed when the last
+ *     spawn returned: use the latest line's time (launch -> all up), not each one's.
+ *
  * Exit status 0 when it measured something (whatever the child did), 2 for bad usage,
  * 1 when the child could not be started or the measurement failed.
  */
@@ -64,7 +81,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: coldstart once [-t SEC] [-o FILE] -- CMD [ARG...]\n"
 		"       coldstart rate -j N -s SEC [-e STATUS] [-t SEC] -- CMD [ARG...]\n"
-		"       coldstart mem -w TEXT -g GUEST_MIB [-t SEC] [-o FILE] -- CMD [ARG...]\n");
+		"       coldstart mem -w TEXT -g GUEST_MIB [-t SEC] [-o FILE] -- CMD [ARG...]\n"
+		"       coldstart up -n N -w TEXT [-w TEXT...] [-t SEC] [-o PREFIX] -- CMD [ARG...]\n");
 	exit(2);
 }
 
@@ -356,22 +374,163 @@ static int cmd_mem(const char *text, long guest_mib, int timeout_s, const char *
 	return 0;
 }
 
+/* Rss, Pss, Private_Clean, Private_Dirty, AnonHugePages of /proc/pid/smaps_rollup, KiB;
+ * -1 when unreadable. */
+enum { ROLLUP_KEYS = 5 };
+static void rollup(pid_t pid, long long out[ROLLUP_KEYS])
+{
+	static const char *const keys[ROLLUP_KEYS] = { "Rss:", "Pss:", "Private_Clean:",
+						       "Private_Dirty:", "AnonHugePages:" };
+	char path[64], line[256];
+	for (int i = 0; i < ROLLUP_KEYS; i++)
+		out[i] = -1;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "coldstart: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f))
+		for (int i = 0; i < ROLLUP_KEYS; i++) {
+			size_t k = strlen(keys[i]);
+			long long v;
+			if (!strncmp(line, keys[i], k) && sscanf(line + k, "%lld", &v) == 1)
+				out[i] = v;
+		}
+	fclose(f);
+}
+
+enum { MAX_TEXTS = 4, MAX_COPIES = 500 };
+
+struct up_copy {
+	struct child c;
+	int64_t spawn_us;
+	int64_t at_us[MAX_TEXTS]; /* end of the line holding text i, -1 before */
+	int next;                 /* the text looked for now */
+	char line[1024];          /* the line being read (its first 1023 bytes) */
+	size_t len;
+};
+
+/* Reads what u's pipe has (poll said so); each finished line is checked against the
+ * text looked for. false on EOF or error. */
+static bool up_read(struct up_copy *u, const char *const texts[], int ntexts)
+{
+	char buf[4096];
+	ssize_t n = read(u->c.fd, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0) {
+		u->c.eof = true;
+		return false;
+	}
+	int64_t now = now_us();
+	if (u->c.copy)
+		fwrite(buf, 1, (size_t)n, u->c.copy);
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (u->len < sizeof(u->line) - 1)
+				u->line[u->len++] = buf[i];
+			continue;
+		}
+		u->line[u->len] = '\0';
+		u->len = 0;
+		if (u->next < ntexts && strstr(u->line, texts[u->next]))
+			u->at_us[u->next++] = now;
+	}
+	return true;
+}
+
+static int cmd_up(long n, const char *const texts[], int ntexts, int timeout_s,
+		  const char *prefix, char *const argv[])
+{
+	static struct up_copy u[MAX_COPIES];
+	char path[4096];
+	/* Two descriptors a copy with -o (its pipe, its copy file): the hard limit. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	int64_t t0 = now_us(), deadline = t0 + (int64_t)timeout_s * 1000000;
+	long started = 0;
+	for (long i = 0; i < n; i++) {
+		if (prefix)
+			snprintf(path, sizeof(path), "%s.%ld", prefix, i);
+		int64_t s = now_us();
+		if (child_start(&u[i].c, argv, prefix ? path : NULL) < 0)
+			break;
+		u[i].spawn_us = s - t0;
+		for (int k = 0; k < MAX_TEXTS; k++)
+			u[i].at_us[k] = -1;
+		u[i].next = 0;
+		u[i].len = 0;
+		started++;
+	}
+	if (started == 0)
+		return 1;
+	static struct pollfd pfd[MAX_COPIES];
+	static long idx[MAX_COPIES];
+	for (;;) {
+		int np = 0;
+		for (long i = 0; i < started; i++)
+			if (u[i].next < ntexts && !u[i].c.eof) {
+				pfd[np] = (struct pollfd){ .fd = u[i].c.fd, .events = POLLIN };
+				idx[np++] = i;
+			}
+		int64_t left = deadline - now_us();
+		if (np == 0 || left <= 0)
+			break;
+		int r = poll(pfd, (nfds_t)np, (int)(left / 1000 + 1));
+		if (r < 0 && errno != EINTR) {
+			perror("coldstart: poll");
+			break;
+		}
+		for (int k = 0; k < np && r > 0; k++) {
+			if (!pfd[k].revents)
+				continue;
+			up_read(&u[idx[k]], texts, ntexts);
+		}
+	}
+	static long long mem[MAX_COPIES][ROLLUP_KEYS];
+	for (long i = 0; i < started; i++)
+		rollup(u[i].c.pid, mem[i]);
+	for (long i = 0; i < started; i++)
+		kill(u[i].c.pid, SIGTERM);
+	for (long i = 0; i < started; i++) {
+		struct rusage ru;
+		int64_t exit_us;
+		int st = child_finish(&u[i].c, now_us() + (int64_t)timeout_s * 1000000, &exit_us, &ru);
+		printf("%d %lld %lld %lld %lld %lld %lld", st, mem[i][0], mem[i][1], mem[i][2],
+		       mem[i][3], mem[i][4], (long long)u[i].spawn_us);
+		for (int k = 0; k < ntexts; k++)
+			printf(" %lld", u[i].at_us[k] < 0 ? -1LL : (long long)(u[i].at_us[k] - t0));
+		printf("\n");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
-	const char *mode = argv[1], *copy = NULL, *text = NULL;
-	long jobs = 1, seconds = 10, want = 0, timeout_s = 60, guest_mib = 0;
+	const char *mode = argv[1], *copy = NULL, *text = NULL, *texts[MAX_TEXTS];
+	long jobs = 1, seconds = 10, want = 0, timeout_s = 60, guest_mib = 0, copies = 1;
+	int ntexts = 0;
 	int opt;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "+t:o:j:s:e:w:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:o:j:s:e:w:g:n:")) != -1) {
 		switch (opt) {
 		case 't': timeout_s = parse_num(optarg, 1, 3600); break;
 		case 'o': copy = optarg; break;
 		case 'j': jobs = parse_num(optarg, 1, 64); break;
 		case 's': seconds = parse_num(optarg, 1, 3600); break;
 		case 'e': want = parse_num(optarg, 0, 255); break;
-		case 'w': text = optarg; break;
+		case 'w':
+			if (ntexts == MAX_TEXTS || !*optarg)
+				usage();
+			text = texts[ntexts++] = optarg;
+			break;
+		case 'n': copies = parse_num(optarg, 1, MAX_COPIES); break;
 		case 'g': guest_mib = parse_num(optarg, 1, 1 << 20); break;
 		default: usage();
 		}
@@ -387,6 +546,11 @@ int main(int argc, char **argv)
 		if (!text || !*text || !guest_mib)
 			usage();
 		return cmd_mem(text, guest_mib, (int)timeout_s, copy, cmd);
+	}
+	if (!strcmp(mode, "up")) {
+		if (!ntexts)
+			usage();
+		return cmd_up(copies, texts, ntexts, (int)timeout_s, copy, cmd);
 	}
 	usage();
 }
