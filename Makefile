@@ -112,7 +112,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(ASAN_LIB_OBJS)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $(UNIT_OBJS) $(ASAN_LIB_OBJS) -lcriterion $(ASAN_LIBS)
 
--include $(MUSL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(MUSL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/musl/tests/hooks/seccomp_trigger.d
 
 # Without a usable /dev/kvm, guest-min boots inside the KVM box (scripts/kvm-box.sh:
 # nested KVM under QEMU TCG); build/ember itself never falls back to emulation.

@@ -366,23 +366,33 @@ static int vmm_api_snapshot_create(void *opaque, const struct snapshot_create_re
 	return rc;
 }
 
-/* The machine of f's configuration, RAM mapped from the memory file, then f's state. */
-static int vmm_restore(struct vmm *v, const struct snapshot_load_request *r,
-		       const struct snap_file *f, struct errbuf *e)
+/* The memory file, open, and the one f was written with (as far as it can tell). */
+static int vmm_open_memory(const struct snapshot_load_request *r, const struct snap_file *f,
+			   struct errbuf *e)
 {
 	int fd = open(r->mem_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(e, "memory file %s: %s", r->mem_path, strerror(errno));
-	struct vm_mem_options mo = { .dirty_log = r->track_dirty_pages, .from_file = true,
-				     .file_fd = fd };
-	struct snapshot_machine m;
-	int rc = vmm_build_machine(v, &mo, e);
-	close(fd); /* the mapping keeps the file */
-	m = vmm_machine(v);
-	if (rc < 0 || vm_create_vcpus(&v->vm, e) < 0 ||
-	    snapshot_restore(&m, f, r->clock_realtime, e) < 0)
+	if (snapshot_check_memory(f, fd, r->mem_path, e) < 0) {
+		close(fd);
 		return -1;
-	return 0;
+	}
+	return fd;
+}
+
+/* The machine of f's configuration, RAM mapped from mem_fd, then f's state. */
+static int vmm_restore(struct vmm *v, const struct snapshot_load_request *r,
+		       const struct snap_file *f, int mem_fd, struct errbuf *e)
+{
+	struct vm_mem_options mo = { .dirty_log = r->track_dirty_pages, .from_file = true,
+				     .file_fd = mem_fd };
+	if (vmm_build_machine(v, &mo, e) < 0)
+		return -1;
+	struct snapshot_machine m = vmm_machine(v);
+	return vm_create_vcpus(&v->vm, e) < 0 ||
+			       snapshot_restore(&m, f, r->clock_realtime, e) < 0 ?
+		       -1 :
+		       0;
 }
 
 static int vmm_api_snapshot_load(void *opaque, const struct snapshot_load_request *r,
@@ -391,11 +401,13 @@ static int vmm_api_snapshot_load(void *opaque, const struct snapshot_load_reques
 	struct vmm *v = opaque;
 	uint64_t t0 = monotonic_ns();
 	struct snap_file f;
-	if (snapshot_open(&f, r, &v->cfg, e) < 0) { /* nothing was built */
+	int fd = snapshot_open(&f, r, &v->cfg, e) < 0 ? -1 : vmm_open_memory(r, &f, e);
+	if (fd < 0) { /* nothing was built */
 		snap_file_free(&f);
 		return -1;
 	}
-	int rc = vmm_restore(v, r, &f, e);
+	int rc = vmm_restore(v, r, &f, fd, e);
+	close(fd); /* the mapping keeps the file */
 	snap_file_free(&f);
 	if (rc < 0) {
 		vmm_unbuild(v); /* the configuration stays the snapshot's: GET /vm/config shows it */

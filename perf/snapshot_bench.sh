@@ -27,6 +27,8 @@
 # The Linux part needs BUILD_DIR/guest-kernel/vmlinux (make guest-kernel) and builds
 # the L2 initramfs into BUILD_DIR/perf/l2-initrd.cpio.gz (tests/nested/make-l2-initrd.sh).
 set -u
+# shellcheck source=perf/lib.bash
+. "$(dirname "$0")/lib.bash"
 
 BUILD=${1:-${BUILD:-build}}
 EMBER=$BUILD/ember
@@ -109,18 +111,6 @@ trap 'exit 143' TERM
 GUEST_ABS=$(readlink -f "$GUEST")
 LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# stats FILE [SCALE]: "median min max n" over the numeric lines of FILE divided by
-# SCALE (default 1, integers; otherwise 2 decimals); "- - - 0" when there are none.
-stats() {
-	grep -E '^[0-9.]+$' "$1" | sort -g | awk -v s="${2:-1}" '
-		{ v[NR] = $1 / s }
-		END {
-			if (NR == 0) { print "- - - 0"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			d = s == 1 ? 0 : 2
-			printf "%.*f %.*f %.*f %d\n", d, m, d, v[1], d, v[NR], NR
-		}'
-}
 
 # cell FILE [SCALE]: "median (min–max)" for a table, "–" without data.
 cell() {
@@ -129,38 +119,8 @@ cell() {
 	if ((n == 0)); then echo "–"; elif [[ $min == "$max" ]]; then echo "$med"; else echo "$med ($min–$max)"; fi
 }
 
-# ratio A B: median(A) / median(B), 2 decimals; "–" without data.
-ratio() {
-	local a b
-	read -r a _ <<<"$(stats "$1")"
-	read -r b _ <<<"$(stats "$2")"
-	if [[ $a == - || $b == - || $b == 0 ]]; then echo "–"; return; fi
-	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }'
-}
 
-# round_ratio A B: median (min–max) of A/B line by line (the same round); "–" without data.
-round_ratio() {
-	paste "$1" "$2" | awk '$1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9.]+$/ && $2 > 0 { print $1 / $2 }' |
-		sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "–"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.2f (%.2f–%.2f)\n", m, v[1], v[NR]
-		}'
-}
 
-fails() { grep -c '^FAIL' "$1"; }
-
-# A failed run: say so on stderr with the end of its output, keep the log.
-failed_run() {
-	local what=$1 log=$2 keep
-	progress_end
-	say "FAILED: $what; last lines:"
-	tail -n 5 "$log" | sed 's/^/    | /' >&2
-	keep=/tmp/ember-snapshot-bench-failed.$$.$(basename "$log")
-	cp "$log" "$keep" 2>/dev/null && say "  full output kept in $keep"
-}
 
 # ---------------------------------------------------------------- the template
 # The template the functions below talk to: TN (t: guest-min, l: Linux), whose socket,

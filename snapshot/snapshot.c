@@ -76,7 +76,7 @@ int snapshot_create(const struct snapshot_machine *m, const struct snapshot_crea
 	}
 	if (rc == 0) {
 		snapshot_add_devices(&w, m);
-		rc = vm_save_memory(m->vm, r->mem_path, r->diff, e) < 0 ||
+		rc = vm_save_memory(m->vm, r->mem_path, r->diff, vs.realtime_ns, e) < 0 ||
 		     snap_writer_save(&w, r->snapshot_path, m->vm->mem.size, m->vm->nvcpus, e) < 0 ?
 			     -1 : 0;
 	}
@@ -101,6 +101,14 @@ int snapshot_open(struct snap_file *f, const struct snapshot_load_request *r,
 			    f->h.nvcpus, (unsigned long long)cfg->machine.mem_mib,
 			    cfg->machine.vcpus);
 	return 0;
+}
+
+int snapshot_check_memory(const struct snap_file *f, int fd, const char *path, struct errbuf *e)
+{
+	struct vm_state vs;
+	if (snap_get(f, TAG_VM, 0, &vs, sizeof(vs), "the VM", e) < 0)
+		return -1;
+	return vm_check_memory_token(fd, f->h.mem_size, vs.realtime_ns, path, e);
 }
 
 static int snapshot_restore_vcpus(struct vm *vm, const struct snap_file *f, struct errbuf *e)

@@ -46,6 +46,9 @@ int snapshot_create(const struct snapshot_machine *m, const struct snapshot_crea
  */
 int snapshot_open(struct snap_file *f, const struct snapshot_load_request *r,
 		  struct vm_config *cfg, struct errbuf *e);
+/* The memory file open on fd was written with f (its token, vm.h), unless it cannot say. */
+int snapshot_check_memory(const struct snap_file *f, int fd, const char *path,
+			  struct errbuf *e);
 /* Puts f's state onto m, built from the configuration snapshot_open gave. */
 int snapshot_restore(const struct snapshot_machine *m, const struct snap_file *f,
 		     bool clock_realtime, struct errbuf *e);

@@ -114,7 +114,18 @@ int vm_restore_vcpu(struct vm *vm, unsigned index, const struct cpu_state *s,
  * Both start the next interval of the dirty log. Never the file RAM is mapped from:
  * writing it would change the running guest's memory under it.
  */
-int vm_save_memory(struct vm *vm, const char *path, bool diff, struct errbuf *e);
+int vm_save_memory(struct vm *vm, const char *path, bool diff, uint64_t token,
+		   struct errbuf *e);
+/*
+ * token ties a memory file to the state file written with it: a trailer page after
+ * guest RAM holds VM_MEM_TRAILER_MAGIC and the token (a restore maps only the RAM before
+ * it), and vm_check_memory_token refuses a memory file whose token is another's: a
+ * later Diff updated it. A file without the trailer (plain RAM) is taken on trust.
+ */
+#define VM_MEM_TRAILER_MAGIC "EMBERMEM"
+#define VM_MEM_TRAILER_SIZE 4096ULL
+int vm_check_memory_token(int fd, uint64_t mem_size, uint64_t token, const char *path,
+			  struct errbuf *e);
 /* path (if it exists) is not the file RAM is mapped from: one line in e if it is. */
 int vm_check_not_ram(const struct vm *vm, const char *path, struct errbuf *e);
 

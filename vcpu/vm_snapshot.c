@@ -99,18 +99,41 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-/* Runs of non-zero pages of [p, p + len) written at off; zero pages stay holes. */
-static int vm_write_region(int fd, const uint8_t *p, uint64_t len, uint64_t off)
+/* /proc/self/pagemap: a page present or swapped out has been touched (bits 63, 62). */
+#define PAGEMAP_TOUCHED (3ULL << 62)
+#define PAGEMAP_CHUNK 512 /* pages looked up with one pread: 2 MiB of RAM */
+
+/* A page worth writing: touched (when pagemap can tell) and not all zeros. */
+static bool page_has_data(const uint8_t *p, bool known, uint64_t pagemap_entry)
 {
-	uint64_t i = 0;
-	while (i < len) {
-		while (i < len && page_is_zero(p + i))
-			i += PAGE;
-		uint64_t start = i;
-		while (i < len && !page_is_zero(p + i))
-			i += PAGE;
-		if (i > start && write_at(fd, p + start, i - start, off + start) < 0)
-			return -1;
+	return (!known || (pagemap_entry & PAGEMAP_TOUCHED)) && !page_is_zero(p);
+}
+
+/*
+ * Runs of pages with data of [p, p + len) written at off; the others stay holes. pm is
+ * /proc/self/pagemap, or -1 (no /proc, as in a jail, or RAM that is a file's: there a
+ * page not present still holds the file's data): then every page is read. With it, a
+ * page never touched is skipped unread, so a large idle guest costs neither the time
+ * to read its untouched RAM nor the page tables that reading would build.
+ */
+static int vm_write_region(int fd, const uint8_t *p, uint64_t len, uint64_t off, int pm)
+{
+	uint64_t ent[PAGEMAP_CHUNK];
+	for (uint64_t base = 0; base < len; base += PAGEMAP_CHUNK * PAGE) {
+		uint64_t n = (len - base) / PAGE < PAGEMAP_CHUNK ? (len - base) / PAGE : PAGEMAP_CHUNK;
+		off_t at = (off_t)((uintptr_t)(p + base) / PAGE * sizeof(uint64_t));
+		bool known = pm >= 0 && pread(pm, ent, n * sizeof(uint64_t), at) ==
+						(ssize_t)(n * sizeof(uint64_t));
+		for (uint64_t i = 0; i < n;) {
+			while (i < n && !page_has_data(p + base + i * PAGE, known, ent[i]))
+				i++;
+			uint64_t start = i;
+			while (i < n && page_has_data(p + base + i * PAGE, known, ent[i]))
+				i++;
+			if (i > start && write_at(fd, p + base + start * PAGE, (i - start) * PAGE,
+						  off + base + start * PAGE) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -178,19 +201,22 @@ static int vm_save_dirty(struct vm *vm, int fd, bool write, struct errbuf *e)
 	return 0;
 }
 
-/* Full: all RAM, zero pages as holes. */
+/* Full: all RAM, zero and untouched pages as holes. */
 static int vm_save_all(struct vm *vm, int fd)
 {
 	uint64_t off = 0;
+	int r = 0;
 	if (ftruncate(fd, (off_t)vm->mem.size) < 0)
 		return -1;
-	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+	int pm = vm->mem_file.mapped ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	for (unsigned i = 0; r == 0 && i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *g = &vm->mem.regions[i];
-		if (vm_write_region(fd, g->host, g->size, off) < 0)
-			return -1;
+		r = vm_write_region(fd, g->host, g->size, off, pm);
 		off += g->size;
 	}
-	return 0;
+	if (pm >= 0)
+		close(pm);
+	return r;
 }
 
 /* path is not the file this VM's RAM is mapped from (same device and inode). */
@@ -202,8 +228,36 @@ static int vm_check_not_backing(const struct vm *vm, int fd, const char *path, s
 	if (vm->mem_file.mapped && st.st_dev == vm->mem_file.dev && st.st_ino == vm->mem_file.ino)
 		return errf(e, "memory file %s: this VM's RAM is mapped from it (it was restored "
 			    "from it); write the snapshot to another file", path);
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != vm->mem.size && st.st_size != 0)
+	uint64_t size = (uint64_t)st.st_size;
+	if (S_ISREG(st.st_mode) && size != vm->mem.size &&
+	    size != vm->mem.size + VM_MEM_TRAILER_SIZE && size != 0)
 		return 1; /* not ours: only a diff cares */
+	return 0;
+}
+
+struct vm_mem_trailer {
+	char magic[8];
+	uint64_t token;
+};
+
+static int vm_write_trailer(int fd, uint64_t mem_size, uint64_t token)
+{
+	struct vm_mem_trailer t = { .token = token };
+	memcpy(t.magic, VM_MEM_TRAILER_MAGIC, sizeof(t.magic));
+	return ftruncate(fd, (off_t)(mem_size + VM_MEM_TRAILER_SIZE)) < 0 ? -1 :
+	       write_at(fd, (const uint8_t *)&t, sizeof(t), mem_size);
+}
+
+int vm_check_memory_token(int fd, uint64_t mem_size, uint64_t token, const char *path,
+			  struct errbuf *e)
+{
+	struct vm_mem_trailer t;
+	if (pread(fd, &t, sizeof(t), (off_t)mem_size) != (ssize_t)sizeof(t) ||
+	    memcmp(t.magic, VM_MEM_TRAILER_MAGIC, sizeof(t.magic)) != 0)
+		return 0; /* plain RAM: nothing to check */
+	if (t.token != token)
+		return errf(e, "memory file %s belongs to another snapshot (a later Diff snapshot "
+			    "updated it?)", path);
 	return 0;
 }
 
@@ -224,7 +278,8 @@ int vm_check_not_ram(const struct vm *vm, const char *path, struct errbuf *e)
 	return 0;
 }
 
-int vm_save_memory(struct vm *vm, const char *path, bool diff, struct errbuf *e)
+int vm_save_memory(struct vm *vm, const char *path, bool diff, uint64_t token,
+		   struct errbuf *e)
 {
 	if (diff && !vm->mem.written)
 		return errf(e, "a Diff snapshot needs track_dirty_pages (machine-config or "
@@ -247,6 +302,8 @@ int vm_save_memory(struct vm *vm, const char *path, bool diff, struct errbuf *e)
 	/* After a full write the logs only restart; a diff writes what they hold. */
 	if (r == 0 && vm->mem.written)
 		r = vm_save_dirty(vm, fd, diff, e);
+	if (r == 0 && vm_write_trailer(fd, vm->mem.size, token) < 0)
+		r = errf(e, "memory file %s: write: %s", path, strerror(errno));
 	close(fd);
 	return r;
 }

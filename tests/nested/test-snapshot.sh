@@ -45,7 +45,7 @@ expect template-ping '^L1: snapshot template ping tap0 status=0 '
 expect pause '^L1: snapshot api tmpl.sock PATCH /vm 204'
 expect paused '^L1: snapshot api tmpl.sock GET / 200 .*"state":"Paused"'
 expect create '^L1: snapshot api tmpl.sock PUT /snapshot/create 204'
-expect files '^L1: snapshot snapshot created in .* state=600 [0-9]+ mem=600 268435456 '
+expect files '^L1: snapshot snapshot created in .* state=600 [0-9]+ mem=600 268439552 '
 expect killed '^L1: snapshot template killed \(SIGKILL'
 expect_exit template 137
 # Only the template's console lines start with "L2:" (post prints the
