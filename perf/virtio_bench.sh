@@ -14,6 +14,8 @@
 #   BENCH_TIMEOUT (seconds per VM run, 120), QEMU (qemu-system-x86_64),
 #   BENCH_SKIP (space-separated: blk net qemu).
 set -u
+# shellcheck source=perf/lib.bash
+. "$(dirname "$0")/lib.bash" # round_ratio; this script keeps its own stats (one decimal)
 
 BUILD=${1:-${BUILD:-build}}
 EMBER=$BUILD/ember
@@ -142,14 +144,7 @@ ratios() {
 		return
 	fi
 	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f | ", a / b }'
-	paste "$1" "$2" | awk '$1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9.]+$/ && $2 > 0 { print $1 / $2 }' |
-		sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "–"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.2f (%.2f–%.2f)\n", m, v[1], v[NR]
-		}'
+	round_ratio "$1" "$2"
 }
 
 # row LABEL FILE [EMBER_FILE]: one table row; with EMBER_FILE, the ratio columns.

@@ -153,8 +153,11 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 /* One KVM_RUN and its exit; returns false when this vCPU should stop running. */
 static bool vcpu_run_once(struct vcpu *vcpu)
 {
-	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0)
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0) {
+		vcpu->exit_pending = true;
 		return vcpu_handle_exit(vcpu);
+	}
+	vcpu->exit_pending = false;
 	if (errno == EINTR || errno == EAGAIN) {
 		/* A kick: the loop looks at stopping and paused before running again. */
 		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -168,13 +171,14 @@ static bool vcpu_run_once(struct vcpu *vcpu)
 
 void vcpu_complete_exit(struct vcpu *vcpu)
 {
-	if (vcpu->fd < 0 || !vcpu->run)
-		return;
+	if (vcpu->fd < 0 || !vcpu->run || !vcpu->exit_pending)
+		return; /* never ran (vm_run's start gate), or a kick ended the last run */
 	/* -EINTR once the access is complete; one that needs another access (a string
 	   instruction across MMIO) exits for it first, and is served like any exit. */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	while (ioctl(vcpu->fd, KVM_RUN, 0) == 0 && vcpu_handle_exit(vcpu))
 		;
+	vcpu->exit_pending = false;
 	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 

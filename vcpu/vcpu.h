@@ -25,6 +25,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	bool exit_pending; /* the last KVM_RUN exited to ember: its access completes on entry */
 	enum vcpu_state state;
 };
 
