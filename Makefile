@@ -9,7 +9,7 @@ DEPS  := $(BUILD)/deps
 EMBER_SRCS := vmm.c \
 	api/http.c api/router.c api/server.c \
 	config/config.c config/config_json.c config/flags.c \
-	arch/cpu_state.c arch/cpu_tables.c arch/cpu_template.c arch/cpuid.c arch/mptable.c arch/regs.c \
+	arch/cpu_state.c arch/cpu_tables.c arch/cpu_template.c arch/cpu_template_static.c arch/cpuid.c arch/mptable.c arch/regs.c \
 	boot/bzimage.c boot/cmdline.c boot/elf.c boot/loader.c boot/pvh.c boot/zero_page.c \
 	jail/cgroup.c jail/config.c jail/files.c jail/flags.c jail/jail.c jail/rlimit.c \
 	jail/seccomp.c jail/seccomp_rules.c \

@@ -39,6 +39,29 @@ struct cpu_template {
 	int32_t caps[CPU_TEMPLATE_MAX_CAPS];
 };
 
+/* Firecracker's static templates (cpu_template_static.c), by machine-config name. */
+enum cpu_template_static {
+	CPU_TEMPLATE_NONE,
+	CPU_TEMPLATE_C3,
+	CPU_TEMPLATE_T2,
+	CPU_TEMPLATE_T2S,
+	CPU_TEMPLATE_T2CL,
+	CPU_TEMPLATE_T2A,
+};
+/* "None", "C3", ... indexed by enum cpu_template_static; NULL-terminated. */
+extern const char *const cpu_template_static_names[];
+/* Refused when host_vendor (CPUID 0's string, cpuid_host_vendor) is not which's vendor:
+   an Intel template on AMD, or T2A on Intel. */
+int cpu_template_static_usable(enum cpu_template_static which, const char *host_vendor,
+				struct errbuf *e);
+/*
+ * Static template which as a custom one, into out. Refused when host_vendor (CPUID 0's
+ * string, cpuid_host_vendor) is not the template's: an Intel template on AMD, or T2A on
+ * Intel. Whether the host has each feature it shows is checked when it is applied.
+ */
+int cpu_template_static(enum cpu_template_static which, const char *host_vendor,
+			struct cpu_template *out, struct errbuf *e);
+
 /* Each capability the template asks for, present (KVM_CHECK_EXTENSION on vm_fd). */
 int cpu_template_check_caps(const struct cpu_template *t, int vm_fd, struct errbuf *e);
 /*

@@ -160,3 +160,13 @@ uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *l, unsigned reg)
 {
 	return reg == 0 ? &l->eax : reg == 1 ? &l->ebx : reg == 2 ? &l->ecx : &l->edx;
 }
+
+void cpuid_host_vendor(char out[13])
+{
+	uint32_t a = 0, b, c, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	memcpy(out, &b, 4);
+	memcpy(out + 4, &d, 4);
+	memcpy(out + 8, &c, 4);
+	out[12] = '\0';
+}

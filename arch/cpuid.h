@@ -22,6 +22,8 @@ uint32_t cpuid_feature_bits(uint32_t function, uint32_t index, unsigned reg, uin
 /* The entry of (function, index) in ent, or NULL. */
 const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid_entry2 *ent, uint32_t n,
 					  uint32_t function, uint32_t index);
+/* This CPU's vendor string from CPUID leaf 0 ("GenuineIntel", "AuthenticAMD"). */
+void cpuid_host_vendor(char out[13]);
 /* Register reg (0 eax, 1 ebx, 2 ecx, 3 edx) of l. */
 uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *l, unsigned reg);
 

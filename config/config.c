@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../arch/cpuid.h"
 #include "../arch/layout.h"
 
 void config_init(struct vm_config *cfg)
@@ -39,6 +40,25 @@ void config_set_cpu_template(struct vm_config *cfg, const struct cpu_template *t
 {
 	cfg->cpu_template = *t;
 	cfg->has_cpu_template = true;
+	cfg->cpu_template_static = CPU_TEMPLATE_NONE;
+}
+
+int config_set_static_cpu_template(struct vm_config *cfg, enum cpu_template_static which,
+				   struct errbuf *e)
+{
+	static struct cpu_template t; /* large; the event thread's alone */
+	char vendor[13];
+	if (which == CPU_TEMPLATE_NONE) {
+		cfg->has_cpu_template = false;
+		cfg->cpu_template_static = CPU_TEMPLATE_NONE;
+		return 0;
+	}
+	cpuid_host_vendor(vendor);
+	if (cpu_template_static(which, vendor, &t, e) < 0)
+		return -1;
+	config_set_cpu_template(cfg, &t);
+	cfg->cpu_template_static = which;
+	return 0;
 }
 
 int config_set_snapshot_load(struct vm_config *cfg, const char *json, struct errbuf *e)
@@ -64,6 +84,7 @@ void config_take_vm(struct vm_config *dst, struct vm_config *src)
 	dst->machine = src->machine;
 	dst->has_cpu_template = src->has_cpu_template;
 	dst->cpu_template = src->cpu_template;
+	dst->cpu_template_static = src->cpu_template_static;
 	dst->ndrives = src->ndrives;
 	dst->nnets = src->nnets;
 	memcpy(dst->drives, src->drives, sizeof(dst->drives));

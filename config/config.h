@@ -93,6 +93,9 @@ struct vm_config {
 	/* PUT /cpu-config or the config file's "cpu-config": applied to every vCPU */
 	bool has_cpu_template;
 	struct cpu_template cpu_template;
+	/* machine-config "cpu_template": the static template cpu_template was filled from;
+	   CPU_TEMPLATE_NONE for a custom one (or none) */
+	enum cpu_template_static cpu_template_static;
 	/* --snapshot-load or the config file's "snapshot-load": the PUT /snapshot/load body
 	   (compact JSON) to restore at start instead of a boot; NULL: none */
 	char *snapshot_load;
@@ -129,7 +132,12 @@ int config_set_metrics(struct vm_config *cfg, const char *path, bool emit_id,
 		       const char *properties, struct errbuf *e);
 int config_set_id(struct vm_config *cfg, const char *id, struct errbuf *e);
 /* PUT /cpu-config: replaces the template (Firecracker's: the last PUT wins). */
+/* A custom template (PUT /cpu-config): replaces any template, static or custom. */
 void config_set_cpu_template(struct vm_config *cfg, const struct cpu_template *t);
+/* machine-config "cpu_template": None drops any template (as in Firecracker), another
+   name replaces it with that static template; refused on a host of the other vendor. */
+int config_set_static_cpu_template(struct vm_config *cfg, enum cpu_template_static which,
+				   struct errbuf *e);
 /* The snapshot-load body to restore at start (copied; checked by config_json first). */
 int config_set_snapshot_load(struct vm_config *cfg, const char *json, struct errbuf *e);
 /* Checks an id of a drive, interface or instance: 1-64 of [A-Za-z0-9_-]. */

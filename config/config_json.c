@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../arch/cpuid.h"
 #include "../lib/util.h"
 
 /*
@@ -271,15 +272,14 @@ static const struct jfield machine_patch_fields[] = {
 	{ "huge_pages", J_STRING, false },     { "cpu_template", J_STRING, false },
 };
 
-/* Firecracker's static CPU templates (deprecated there): "None" is ember's CPU as it
-   is; the others, and custom templates, are not there yet (issue 18, item 4). */
-static int json_cpu_template(const json_t *body, struct errbuf *e)
+/* Firecracker's static CPU templates (deprecated there, for PUT /cpu-config): -1 when
+   the body has none (or null), which keeps the template there is. */
+static int json_cpu_template(const json_t *body, int *which, struct errbuf *e)
 {
-	const char *t = jstr(body, "cpu_template");
-	if (!t || strcmp(t, "None") == 0)
+	*which = -1;
+	if (!jstr(body, "cpu_template"))
 		return 0;
-	return errf(e, "machine-config.cpu_template: '%.32s': ember has no static CPU templates "
-		       "(only None)", t);
+	return jenum(body, "machine-config", "cpu_template", cpu_template_static_names, which, e);
 }
 
 int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
@@ -296,7 +296,8 @@ int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
 		return -1;
 	if (patch && json_object_size(body) == 0)
 		return errf(e, "%s: nothing to change (empty object)", w);
-	if (json_cpu_template(body, e) < 0)
+	int tmpl;
+	if (json_cpu_template(body, &tmpl, e) < 0)
 		return -1;
 	if (jget(body, "vcpu_count")) {
 		if (jint_range(body, w, "vcpu_count", 1, CONFIG_MAX_VCPUS, &v, e) < 0)
@@ -317,15 +318,30 @@ int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
 			return -1;
 		m.huge_pages = (enum huge_pages)hp;
 	}
-	return config_set_machine(cfg, &m, e);
+	/* The template first: its refusal (the host's vendor) must leave the machine as
+	   it was. */
+	char vendor[13];
+	cpuid_host_vendor(vendor);
+	if (tmpl > CPU_TEMPLATE_NONE &&
+	    cpu_template_static_usable((enum cpu_template_static)tmpl, vendor, e) < 0)
+		return -1;
+	if (config_set_machine(cfg, &m, e) < 0)
+		return -1;
+	return tmpl < 0 ? 0 : config_set_static_cpu_template(cfg, (enum cpu_template_static)tmpl, e);
 }
 
 json_t *config_json_dump_machine(const struct vm_config *cfg)
 {
 	const struct machine_config *m = &cfg->machine;
-	return json_pack("{s:i,s:I,s:b,s:b,s:s}", "vcpu_count", (int)m->vcpus, "mem_size_mib",
-			 (json_int_t)m->mem_mib, "smt", m->smt, "track_dirty_pages",
-			 m->track_dirty_pages, "huge_pages", huge_pages_names[m->huge_pages]);
+	json_t *o = json_pack("{s:i,s:I,s:b,s:b,s:s}", "vcpu_count", (int)m->vcpus,
+			      "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt,
+			      "track_dirty_pages", m->track_dirty_pages, "huge_pages",
+			      huge_pages_names[m->huge_pages]);
+	/* As Firecracker: the field is there only for a static template. */
+	if (o && cfg->cpu_template_static != CPU_TEMPLATE_NONE)
+		json_object_set_new(o, "cpu_template",
+				    json_string(cpu_template_static_names[cfg->cpu_template_static]));
+	return o;
 }
 
 /* ---- drives ---- */
@@ -963,7 +979,7 @@ json_t *config_json_dump(const struct vm_config *cfg)
 				 json_dump_logger(&cfg->logger));
 	if (root && cfg->metrics_path)
 		json_object_set_new(root, "metrics", json_dump_metrics(cfg));
-	if (root && cfg->has_cpu_template)
+	if (root && cfg->has_cpu_template && cfg->cpu_template_static == CPU_TEMPLATE_NONE)
 		json_object_set_new(root, "cpu-config", json_dump_cpu_config(&cfg->cpu_template));
 	return root;
 }

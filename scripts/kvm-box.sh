@@ -157,7 +157,7 @@ done
 # L1 writes ready (a line about itself), output (the command's stdout and stderr)
 # and status (its exit status) into the run directory, which the checkout share
 # carries; the serial console only has L1's kernel and init messages (console.log).
-"$qemu" -M pc,memory-backend=mem -accel tcg,thread=multi -cpu EPYC,+svm,+npt \
+"$qemu" -M pc,memory-backend=mem -accel tcg,thread=multi -cpu EPYC,+svm,+npt,+erms \
   -smp "$cpus" -m "$mem" -object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -monitor "unix:$socks/monitor,server=on,wait=off" \

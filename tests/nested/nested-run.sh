@@ -53,7 +53,7 @@
 # With --kvm-check: 0 if "NESTED: /dev/kvm ready" was seen.
 # Work files and the cached L1 base initramfs live in $NESTED_WORK
 # (default: build/nested/ in the repository). NESTED_QEMU_CPU overrides the
-# L1 CPU model (default EPYC,+svm,+npt); NESTED_KEEP=1 is --keep.
+# L1 CPU model (default EPYC,+svm,+npt,+erms); NESTED_KEEP=1 is --keep.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -287,7 +287,7 @@ set +e
 # tr unbuffered: a caller reading the console as it comes sees every line at
 # once (with --stdin it answers what it reads).
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-  -M pc -accel tcg -cpu "${NESTED_QEMU_CPU:-EPYC,+svm,+npt}" -smp "$l1_cpus" -m "$l1_mem" \
+  -M pc -accel tcg -cpu "${NESTED_QEMU_CPU:-EPYC,+svm,+npt,+erms}" -smp "$l1_cpus" -m "$l1_mem" \
   -nodefaults -no-user-config -display none -serial stdio -no-reboot \
   -kernel "$l1_kernel" -initrd "$img" "${qemu_disks[@]}" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off" \

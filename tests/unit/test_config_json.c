@@ -151,8 +151,8 @@ Test(config_json, machine_config_put_and_patch)
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":true}", "smt");
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"huge_pages\":\"1G\"}",
 		"huge_pages: '1G' is not one of None, 2M, Transparent");
-	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"cpu_template\":\"T2\"}",
-		"cpu_template: 'T2': ember has no static CPU templates (only None)");
+	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":128,\"cpu_template\":\"T3\"}",
+		"cpu_template: 'T3' is not one of None, C3, T2, T2S, T2CL, T2A");
 	refused(machine_patch, NULL, "{}", "nothing to change");
 	refused(machine_put, NULL, "{\"vcpu_count\":1,\"mem_size_mib\":65,\"huge_pages\":\"2M\"}",
 		"mem_size_mib: 65 is not a multiple of 2");

@@ -5,6 +5,7 @@
  * table (bits set and cleared, x left, host limits) without KVM.
  */
 #include "../../arch/cpu_template.h"
+#include "../../arch/cpuid.h"
 #include "../../config/config_json.h"
 #include "helpers.h"
 
@@ -129,4 +130,151 @@ Test(cpu_template, applied_to_a_cpuid_table)
 	t.cpuid[0].leaf = 0x40;
 	cr_assert_eq(cpu_template_apply_cpuid(&t, &c.hdr, &host.hdr, &e), -1);
 	assert_msg_has(e, "leaf 0x40 subleaf 0x0 is not one KVM offers");
+}
+
+/* ---- Firecracker's static templates (machine-config "cpu_template") ---- */
+
+#define AMD "AuthenticAMD"
+#define INTEL "GenuineIntel"
+
+Test(cpu_template, static_templates_refuse_the_other_vendor)
+{
+	static struct cpu_template t;
+	for (int w = CPU_TEMPLATE_C3; w <= CPU_TEMPLATE_T2CL; w++) {
+		cr_assert_eq(cpu_template_static(w, AMD, &t, &e), -1);
+		assert_msg_has(e, "is for Intel hosts; this host's CPU is AuthenticAMD");
+		cr_assert_eq(cpu_template_static(w, INTEL, &t, &e), 0, "%s", e.msg);
+	}
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_T2A, INTEL, &t, &e), -1);
+	assert_msg_has(e, "cpu_template T2A is for AMD hosts; this host's CPU is GenuineIntel");
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_NONE, INTEL, &t, &e), -1);
+}
+
+/* A CPUID table with every bit of the leaves the templates touch set: what a template
+   leaves set, clears and sets shows in each register. */
+struct full_cpuid {
+	struct kvm_cpuid2 hdr;
+	struct kvm_cpuid_entry2 entries[6];
+};
+
+static void full_cpuid(struct full_cpuid *c)
+{
+	static const uint32_t leaves[6][2] = { { 1, 0 }, { 7, 0 }, { 0xd, 0 },
+					       { 0xd, 1 }, { 0x80000001, 0 }, { 0x80000008, 0 } };
+	memset(c, 0, sizeof(*c));
+	c->hdr.nent = 6;
+	for (int i = 0; i < 6; i++)
+		c->entries[i] = (struct kvm_cpuid_entry2){
+			.function = leaves[i][0], .index = leaves[i][1],
+			.flags = leaves[i][0] == 7 || leaves[i][0] == 0xd ?
+					 KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
+			.eax = ~0u, .ebx = ~0u, .ecx = ~0u, .edx = ~0u };
+}
+
+static unsigned family(uint32_t eax) { return ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff); }
+static unsigned model(uint32_t eax) { return ((eax >> 4) & 0xf) | ((eax >> 12) & 0xf0); }
+
+Test(cpu_template, t2a_shows_a_haswell_instruction_set_on_amd)
+{
+	static struct cpu_template t;
+	struct full_cpuid c, host;
+	full_cpuid(&c);
+	full_cpuid(&host);
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_T2A, AMD, &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(cpu_template_apply_cpuid(&t, &c.hdr, &host.hdr, &e), 0, "%s", e.msg);
+	uint32_t eax1 = c.entries[0].eax;
+	cr_assert_eq(family(eax1), 6);
+	cr_assert_eq(model(eax1), 0x3f);
+	cr_assert_eq(eax1 & 0xf, 2, "stepping");
+	cr_assert_eq(c.entries[1].ebx & (1u << 16), 0, "AVX512F hidden");
+	cr_assert_eq(c.entries[1].ebx & (1u << 5), 1u << 5, "AVX2 left as the host has it");
+	cr_assert_eq(c.entries[1].ecx & (1u << 16), 0, "LA57 hidden");
+	cr_assert_eq(c.entries[2].eax & 0x2f8, 0, "no AVX-512, MPX or PKRU XSAVE state");
+	cr_assert_eq(c.entries[5].ebx & 0x001c0205, 0x001c0004, "0x80000008 ebx as Milan's");
+	cr_assert_eq(t.nmsrs, 0u);
+
+	/* A host without ERMS cannot show it: refused with the bit named. */
+	full_cpuid(&c);
+	host.entries[1].ebx &= ~(1u << 9);
+	c.entries[1].ebx &= ~(1u << 9);
+	cr_assert_eq(cpu_template_apply_cpuid(&t, &c.hdr, &host.hdr, &e), -1);
+	assert_msg_has(e, "CPUID 0x7.0 ebx bits 0x00000200");
+}
+
+Test(cpu_template, intel_templates_differ_where_their_instances_do)
+{
+	static struct cpu_template c3, t2, t2s, t2cl;
+	struct full_cpuid a, b, host;
+	full_cpuid(&host);
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_C3, INTEL, &c3, &e), 0);
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_T2, INTEL, &t2, &e), 0);
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_T2S, INTEL, &t2s, &e), 0);
+	cr_assert_eq(cpu_template_static(CPU_TEMPLATE_T2CL, INTEL, &t2cl, &e), 0);
+	full_cpuid(&a);
+	cr_assert_eq(cpu_template_apply_cpuid(&c3, &a.hdr, &host.hdr, &e), 0, "%s", e.msg);
+	cr_assert_eq(model(a.entries[0].eax), 0x3e, "C3: an Ivy Bridge");
+	cr_assert_eq(a.entries[0].eax & 0xf, 4);
+	cr_assert_eq(a.entries[1].ebx & (1u << 9), 1u << 9, "C3 leaves ERMS as the host has it");
+	/* T2 and T2S show the same CPUID; T2S fixes ARCH_CAPABILITIES whole, T2CL clears bits. */
+	full_cpuid(&a);
+	full_cpuid(&b);
+	cr_assert_eq(cpu_template_apply_cpuid(&t2, &a.hdr, &host.hdr, &e), 0);
+	cr_assert_eq(cpu_template_apply_cpuid(&t2s, &b.hdr, &host.hdr, &e), 0);
+	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
+	cr_assert_eq(t2.nmsrs, 0u);
+	cr_assert_eq(t2s.nmsrs, 1u);
+	cr_assert_eq(t2s.msrs[0].addr, 0x10au);
+	cr_assert_eq(t2s.msrs[0].mask, ~0ULL);
+	cr_assert_eq(t2s.msrs[0].value, 0x0c0a0c4cULL);
+	cr_assert_eq(t2cl.msrs[0].value, 0ULL);
+	full_cpuid(&b);
+	cr_assert_eq(cpu_template_apply_cpuid(&t2cl, &b.hdr, &host.hdr, &e), 0);
+	cr_assert_eq(b.entries[4].edx & 0x07c00000, 0, "T2CL hides more of 0x80000001 edx");
+	cr_assert_neq(a.entries[4].edx & 0x03c00000, 0, "which T2 leaves");
+}
+
+/* The machine-config field: the host's vendor decides which templates it takes. */
+static int put_machine(const char *text)
+{
+	json_t *j = config_json_parse(text, strlen(text), &e);
+	cr_assert_not_null(j, "%s", e.msg);
+	int r = config_json_machine(&cfg, j, true, &e);
+	json_decref(j);
+	return r;
+}
+
+Test(cpu_template, machine_config_cpu_template)
+{
+	char vendor[13];
+	cpuid_host_vendor(vendor);
+	bool amd = strcmp(vendor, AMD) == 0, intel = strcmp(vendor, INTEL) == 0;
+	cr_assert_eq(put_machine("{\"cpu_template\": \"T2\"}"), intel ? 0 : -1, "%s", e.msg);
+	cr_assert_eq(put_machine("{\"cpu_template\": \"T2A\"}"), amd ? 0 : -1, "%s", e.msg);
+	if (!amd && !intel)
+		return; /* neither vendor's templates apply: both refused above */
+	const char *mine = amd ? "T2A" : "T2";
+	put_machine("{\"vcpu_count\": 3}");
+	cr_assert(cfg.has_cpu_template, "an unrelated PATCH keeps the template");
+	json_t *m = config_json_dump_machine(&cfg);
+	cr_assert_str_eq(json_string_value(json_object_get(m, "cpu_template")), mine);
+	json_decref(m);
+	json_t *all = config_json_dump(&cfg);
+	cr_assert_null(json_object_get(all, "cpu-config"), "a static template is not a custom one");
+	json_decref(all);
+
+	/* The other vendor's template is refused and changes nothing, vcpu_count included. */
+	cr_assert_eq(put_machine(amd ? "{\"vcpu_count\": 1, \"cpu_template\": \"C3\"}" :
+				       "{\"vcpu_count\": 1, \"cpu_template\": \"T2A\"}"), -1);
+	assert_msg_has(e, amd ? "is for Intel hosts" : "is for AMD hosts");
+	cr_assert_eq(cfg.machine.vcpus, 3u);
+	cr_assert_eq(cfg.cpu_template_static, amd ? CPU_TEMPLATE_T2A : CPU_TEMPLATE_T2);
+
+	/* A custom template replaces it; None drops any, as in Firecracker. */
+	cr_assert_eq(put("{\"cpuid_modifiers\": []}"), 0, "%s", e.msg);
+	cr_assert_eq(cfg.cpu_template_static, CPU_TEMPLATE_NONE);
+	m = config_json_dump_machine(&cfg);
+	cr_assert_null(json_object_get(m, "cpu_template"));
+	json_decref(m);
+	cr_assert_eq(put_machine("{\"cpu_template\": \"None\"}"), 0, "%s", e.msg);
+	cr_assert(!cfg.has_cpu_template);
 }
