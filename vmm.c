@@ -476,6 +476,25 @@ static int vmm_start_outputs(struct vmm *v, struct errbuf *e)
 	return 0;
 }
 
+/*
+ * The API serves from now: how long the process took to get here, in wall and CPU time,
+ * counted from its main() or, when Firecracker's jailer said so (--start-time-us ...),
+ * from the launcher's start, its CPU time plus its parent's, as Firecracker counts.
+ */
+static void vmm_store_startup_time(const struct vmm *v)
+{
+	const struct launch_options *o = &v->opts;
+	uint64_t now_us = monotonic_ns() / 1000, cpu_us = boot_timer_cpu_ns() / 1000;
+	uint64_t from_us = o->start_time_us >= 0 ? (uint64_t)o->start_time_us : v->start_ns / 1000;
+	uint64_t from_cpu_us = o->start_time_cpu_us >= 0 ? (uint64_t)o->start_time_cpu_us :
+							   v->start_cpu_ns / 1000;
+	uint64_t parent_us = o->parent_cpu_time_us >= 0 ? (uint64_t)o->parent_cpu_time_us : 0;
+	METRIC_STORE(metrics.api_server.process_startup_time_us,
+		     now_us > from_us ? now_us - from_us : 0);
+	METRIC_STORE(metrics.api_server.process_startup_time_cpu_us,
+		     (cpu_us > from_cpu_us ? cpu_us - from_cpu_us : 0) + parent_us);
+}
+
 static int vmm_start_api(struct vmm *v, struct errbuf *e)
 {
 	struct api_server_limits limits;
@@ -483,10 +502,7 @@ static int vmm_start_api(struct vmm *v, struct errbuf *e)
 	limits.max_body = v->opts.max_payload;
 	if (api_server_start(&v->api, v->opts.api_sock, &limits, e) < 0)
 		return -1;
-	METRIC_STORE(metrics.api_server.process_startup_time_us,
-		     (monotonic_ns() - v->start_ns) / 1000);
-	METRIC_STORE(metrics.api_server.process_startup_time_cpu_us,
-		     (boot_timer_cpu_ns() - v->start_cpu_ns) / 1000);
+	vmm_store_startup_time(v);
 	return 0;
 }
 
@@ -578,6 +594,9 @@ static int vmm_configure(struct vmm *v, int argc, char **argv, struct errbuf *e)
 		return -1;
 	if (fr == FLAGS_ERROR)
 		return EXIT_BAD_ARGS;
+	if (v->opts.snapshot_version || v->opts.describe_snapshot)
+		return snapshot_describe(v->opts.describe_snapshot, stdout, e) < 0 ?
+			       EXIT_FAILURE_GENERIC : -1;
 	if (v->opts.config_file && config_json_load_file(&v->cfg, v->opts.config_file, e) < 0)
 		return EXIT_BAD_CONFIG;
 	return 0;

@@ -199,12 +199,26 @@ int config_set_vcpus(struct vm_config *cfg, long long n, struct errbuf *e)
 	return 0;
 }
 
+const char *const config_huge_pages_names[] = { "None", "2M", "Transparent", NULL };
+
 int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e)
 {
+	struct machine_config m = cfg->machine;
 	if (config_check_mem_mib(mib, e) < 0)
 		return -1;
-	cfg->machine.mem_mib = (uint64_t)mib;
-	return 0;
+	m.mem_mib = (uint64_t)mib;
+	return config_set_machine(cfg, &m, e);
+}
+
+int config_set_huge_pages(struct vm_config *cfg, const char *name, struct errbuf *e)
+{
+	struct machine_config m = cfg->machine;
+	for (int i = 0; config_huge_pages_names[i]; i++)
+		if (strcmp(name, config_huge_pages_names[i]) == 0) {
+			m.huge_pages = (enum huge_pages)i;
+			return config_set_machine(cfg, &m, e);
+		}
+	return errf(e, "huge pages '%s' is not one of None, 2M, Transparent", name);
 }
 
 int config_set_machine(struct vm_config *cfg, const struct machine_config *m, struct errbuf *e)
@@ -329,6 +343,24 @@ static int config_find_drive(const struct vm_config *cfg, const char *id)
 	return -1;
 }
 
+/*
+ * The root drive is the guest's first disk (/dev/vda), as in Firecracker: a new one goes
+ * in front of the others, which keep their order; an existing drive made root swaps
+ * places with the first.
+ */
+static void config_root_drive_first(struct vm_config *cfg, unsigned at, bool is_new)
+{
+	struct drive_config root = cfg->drives[at];
+	if (at == 0)
+		return;
+	if (is_new) {
+		memmove(&cfg->drives[1], &cfg->drives[0], at * sizeof(cfg->drives[0]));
+	} else {
+		cfg->drives[at] = cfg->drives[0];
+	}
+	cfg->drives[0] = root;
+}
+
 int config_put_drive(struct vm_config *cfg, const struct drive_config *d, struct errbuf *e)
 {
 	if (config_check_id("drive id", d->id, e) < 0 ||
@@ -351,12 +383,15 @@ int config_put_drive(struct vm_config *cfg, const struct drive_config *d, struct
 	char *path = strdup(d->path);
 	if (!path)
 		return errf(e, "drive '%s': out of memory", d->id);
+	bool is_new = at < 0;
 	if (at < 0)
 		at = (int)cfg->ndrives++;
 	else
 		free(cfg->drives[at].path);
 	cfg->drives[at] = *d;
 	cfg->drives[at].path = path;
+	if (d->is_root)
+		config_root_drive_first(cfg, (unsigned)at, is_new);
 	return 0;
 }
 

@@ -57,6 +57,8 @@ struct net_config {
 /* None: 4 KiB pages; 2M: the hugetlbfs pool; Transparent: 4 KiB pages the kernel may
    merge into 2 MiB ones (MADV_HUGEPAGE). */
 enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_2M, HUGE_PAGES_TRANSPARENT };
+/* "None", "2M", "Transparent" (Firecracker's names), by enum huge_pages; NULL-terminated. */
+extern const char *const config_huge_pages_names[];
 
 /* Firecracker's machine-config. */
 struct machine_config {
@@ -119,6 +121,8 @@ int config_set_cmdline(struct vm_config *cfg, const char *cmdline, struct errbuf
 int config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *initrd,
 			   const char *cmdline, struct errbuf *e);
 int config_set_vcpus(struct vm_config *cfg, long long n, struct errbuf *e);
+/* --huge-pages NAME: one of config_huge_pages_names. */
+int config_set_huge_pages(struct vm_config *cfg, const char *name, struct errbuf *e);
 int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e);
 /* The whole machine-config at once: checked first, then applied. */
 int config_set_machine(struct vm_config *cfg, const struct machine_config *m, struct errbuf *e);

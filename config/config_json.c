@@ -259,8 +259,6 @@ int config_json_boot_source(struct vm_config *cfg, const json_t *body, struct er
 
 /* ---- machine-config ---- */
 
-static const char *const huge_pages_names[] = { "None", "2M", "Transparent", NULL };
-
 static const struct jfield machine_put_fields[] = {
 	{ "vcpu_count", J_INT, true },	      { "mem_size_mib", J_INT, true },
 	{ "smt", J_BOOL, false },	      { "track_dirty_pages", J_BOOL, false },
@@ -314,7 +312,7 @@ int config_json_machine(struct vm_config *cfg, const json_t *body, bool patch,
 	m.track_dirty_pages = jbool(body, "track_dirty_pages", m.track_dirty_pages);
 	int hp;
 	if (jget(body, "huge_pages")) {
-		if (jenum(body, w, "huge_pages", huge_pages_names, &hp, e) < 0)
+		if (jenum(body, w, "huge_pages", config_huge_pages_names, &hp, e) < 0)
 			return -1;
 		m.huge_pages = (enum huge_pages)hp;
 	}
@@ -336,7 +334,7 @@ json_t *config_json_dump_machine(const struct vm_config *cfg)
 	json_t *o = json_pack("{s:i,s:I,s:b,s:b,s:s}", "vcpu_count", (int)m->vcpus,
 			      "mem_size_mib", (json_int_t)m->mem_mib, "smt", m->smt,
 			      "track_dirty_pages", m->track_dirty_pages, "huge_pages",
-			      huge_pages_names[m->huge_pages]);
+			      config_huge_pages_names[m->huge_pages]);
 	/* As Firecracker: the field is there only for a static template. */
 	if (o && cfg->cpu_template_static != CPU_TEMPLATE_NONE)
 		json_object_set_new(o, "cpu_template",
@@ -633,7 +631,29 @@ static const struct jfield file_fields[] = {
 	{ "snapshot-load", J_OBJECT, false },  { "cpu-config", J_OBJECT, false },
 	{ "machine-config", J_OBJECT, false }, { "network-interfaces", J_ARRAY, false },
 	{ "logger", J_OBJECT, false },	       { "metrics", J_OBJECT, false },
+	/* Firecracker's devices ember leaves out: taken when null (or [] for pmem), as a
+	   file written for Firecracker has them (file_absent_devices). */
+	{ "balloon", J_OBJECT, false },	       { "vsock", J_OBJECT, false },
+	{ "entropy", J_OBJECT, false },	       { "mmds-config", J_OBJECT, false },
+	{ "memory-hotplug", J_OBJECT, false }, { "pmem", J_ARRAY, false },
 };
+
+/* A file's section for a device ember lacks, given a value: refused by name. */
+static int file_absent_devices(const json_t *root, struct errbuf *e)
+{
+	static const char *const keys[][2] = {
+		{ "balloon", "balloon device" }, { "vsock", "vsock device" },
+		{ "entropy", "entropy device" }, { "mmds-config", "MMDS (the metadata service)" },
+		{ "memory-hotplug", "memory hot-plug" }, { "pmem", "pmem device" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const json_t *v = jget(root, keys[i][0]);
+		if (v && !(json_is_array(v) && json_array_size(v) == 0))
+			return errf(e, "%s: ember has no %s (only null%s is taken)", keys[i][0],
+				    keys[i][1], json_is_array(v) ? " or []" : "");
+	}
+	return 0;
+}
 
 static int config_json_load_array(struct vm_config *cfg, const json_t *root, const char *key,
 				  int (*put)(struct vm_config *, const json_t *, const char *,
@@ -685,7 +705,7 @@ int config_json_load(struct vm_config *cfg, const json_t *root, struct errbuf *e
 		       -1 :
 		       config_json_load_outputs(cfg, root, e);
 	const json_t *mc = jget(root, "machine-config");
-	if (JCHECK(root, "", file_fields, e) < 0 ||
+	if (JCHECK(root, "", file_fields, e) < 0 || file_absent_devices(root, e) < 0 ||
 	    config_json_boot_source(cfg, jget(root, "boot-source"), e) < 0 ||
 	    (mc && config_json_machine(cfg, mc, false, e) < 0) ||
 	    config_json_load_array(cfg, root, "drives", config_json_drive, e) < 0 ||

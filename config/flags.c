@@ -264,6 +264,48 @@ static int set_max_payload(struct launch_options *o, const char *v, struct errbu
 	return 0;
 }
 
+/* A time in µs, as Firecracker's jailer writes it: a non-negative integer. */
+static int set_time_us(const char *flag, long long *to, const char *v, struct errbuf *e)
+{
+	long long n;
+	if (parse_flag_number(flag, v, &n, e) < 0)
+		return -1;
+	if (n < 0)
+		return errf(e, "--%s: %lld is negative", flag, n);
+	*to = n;
+	return 0;
+}
+
+static int set_start_time(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	return set_time_us("start-time-us", &o->start_time_us, v, e);
+}
+
+static int set_start_time_cpu(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	return set_time_us("start-time-cpu-us", &o->start_time_cpu_us, v, e);
+}
+
+static int set_parent_cpu_time(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	return set_time_us("parent-cpu-time-us", &o->parent_cpu_time_us, v, e);
+}
+
+static int set_snapshot_version(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	(void)v, (void)e;
+	o->snapshot_version = true;
+	return 0;
+}
+
+static int set_describe_snapshot(struct launch_options *o, const char *v, struct errbuf *e)
+{
+	if (!*v)
+		return errf(e, "--describe-snapshot: the path is empty");
+	o->describe_snapshot = v;
+	return 0;
+}
+
 static int set_snapshot_load(struct vm_config *cfg, const char *v, struct errbuf *e)
 {
 	json_t *body = config_json_parse(v, strlen(v), e);
@@ -286,6 +328,9 @@ static const struct flag flags[] = {
 	  .set = config_set_cmdline, .vm = true },
 	{ "vcpus", "N", "number of vCPUs, 1-32 (default 1)", .set = set_vcpus, .vm = true },
 	{ "mem", "MIB", "guest RAM in MiB, 16-1048576 (default 128)", .set = set_mem, .vm = true },
+	{ "huge-pages", "KIND", "guest RAM backing: None (4 KiB pages, default), 2M (hugetlbfs "
+	  "pool) or Transparent (THP); 2M and Transparent need an even --mem",
+	  .set = config_set_huge_pages, .vm = true },
 	{ "drive", "OPTS",
 	  "virtio-blk drive, repeatable: path=FILE[,ro][,root][,id=NAME][,engine=sync|async]"
 	  "[,bw=SIZE/MS[+BURST]][,iops=N/MS[+BURST]]",
@@ -319,6 +364,17 @@ static const struct flag flags[] = {
 	  .set = set_boot_timer },
 	{ "no-seccomp", NULL, "install no syscall filters (debugging only; says so on stderr)",
 	  .set_opt = set_no_seccomp },
+	{ "start-time-us", "US", "when the launching process started (CLOCK_MONOTONIC, µs; "
+	  "Firecracker's jailer passes it): process_startup_time_us counts from there",
+	  .set_opt = set_start_time },
+	{ "start-time-cpu-us", "US", "the launching process's CPU time then (µs): "
+	  "process_startup_time_cpu_us counts from there", .set_opt = set_start_time_cpu },
+	{ "parent-cpu-time-us", "US", "CPU time of the launcher's parent (µs), added to "
+	  "process_startup_time_cpu_us", .set_opt = set_parent_cpu_time },
+	{ "snapshot-version", NULL, "print the snapshot format version this ember writes and exit",
+	  .set_opt = set_snapshot_version },
+	{ "describe-snapshot", "PATH", "print the format version of a snapshot file and exit",
+	  .set_opt = set_describe_snapshot },
 	{ "help", NULL, "print this help and exit", NULL, NULL, false },
 	{ "version", NULL, "print the version and exit", NULL, NULL, false },
 };
@@ -378,6 +434,8 @@ static const struct jail_flag *jail_flag_find(const char *name, size_t len)
 static int flags_check_launch(const struct vm_config *cfg, const struct launch_options *o,
 			      const char *vm_flag, const char *boot_flag, struct errbuf *e)
 {
+	if (o->snapshot_version || o->describe_snapshot)
+		return 0; /* they print and end ember: nothing is launched */
 	if (cfg->snapshot_load && boot_flag)
 		return errf(e, "--%s cannot be combined with --snapshot-load, which restores the "
 			       "VM its snapshot holds", boot_flag);
@@ -420,7 +478,10 @@ enum flags_result flags_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	const char *vm_flag = NULL, *boot_flag = NULL, *jail_flag = NULL, *value;
 	bool id_given = false;
-	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD };
+	*opts = (struct launch_options){ .max_payload = FLAGS_DEFAULT_MAX_PAYLOAD,
+					  .start_time_us = -1,
+					  .start_time_cpu_us = -1,
+					  .parent_cpu_time_us = -1 };
 	jail_config_init(&opts->jail);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -23,6 +23,14 @@ struct launch_options {
 	size_t max_payload;      /* --http-api-max-payload-size, bytes (default 51200) */
 	struct jail_config jail; /* --jail and the jail's flags (jail/jail.h) */
 	bool no_seccomp;         /* --no-seccomp: no syscall filters (debugging) */
+	/* Firecracker's jailer passes when its process started (CLOCK_MONOTONIC µs), its CPU
+	   time then and its parent's CPU time (µs): the startup metrics count from there.
+	   -1: not given (ember counts from its own main()). */
+	long long start_time_us, start_time_cpu_us, parent_cpu_time_us;
+	/* --snapshot-version: print the snapshot format version; --describe-snapshot PATH:
+	   print that snapshot file's. Either ends ember before anything else. */
+	bool snapshot_version;
+	const char *describe_snapshot;
 };
 
 #define FLAGS_DEFAULT_MAX_PAYLOAD 51200

@@ -303,6 +303,30 @@ static void signal_boot_timer(const struct gm_ctx *c)
 	*(volatile uint8_t *)BOOT_TIMER_ADDR = BOOT_TIMER_MAGIC;
 }
 
+/*
+ * touch MIB: writes one byte in each 4 KiB page of MIB MiB of free RAM (at most what
+ * is left), so that every page is faulted in on the host: what huge pages save
+ * (perf/huge_pages_bench.sh). Prints "touch: N MiB in P pages".
+ */
+static int prog_touch(const struct gm_ctx *c)
+{
+	uint64_t mib;
+	if (c->argc != 2 || !gm_parse_size(c->argv[1], gm_strlen(c->argv[1]), &mib)) {
+		gm_printf("guest-min: touch: usage: touch MIB\n");
+		return 2;
+	}
+	uint64_t left = gm_alloc_left(4096) >> 20;
+	if (mib > left)
+		mib = left;
+	volatile uint8_t *p = gm_alloc(mib << 20, 4096);
+	uint64_t pages = (mib << 20) >> 12;
+	for (uint64_t i = 0; p && i < pages; i++)
+		p[i << 12] = 1;
+	gm_printf("touch: %llu MiB in %llu pages\n", (unsigned long long)mib,
+		  (unsigned long long)(p ? pages : 0));
+	return 0;
+}
+
 /* One line per program. */
 static const struct gm_program programs[] = {
 	{ "hello", prog_hello },
@@ -314,6 +338,7 @@ static const struct gm_program programs[] = {
 	{ "idle", prog_idle },
 	{ "cpuid", prog_cpuid },
 	{ "rdmsr", prog_rdmsr },
+	{ "touch", prog_touch },
 	{ "blk", prog_blk },
 	{ "net", prog_net },
 	{ "hostile-loop", prog_hostile_loop },

@@ -3,7 +3,7 @@
 # written to perf/RESULTS.md with its chart perf/results.svg (both replaced only when
 # the run ends): the machine, a summary, then the floor and cold start, creation rate,
 # memory and size (startup_bench.sh), irqchip_cost, virtio devices (virtio_bench.sh),
-# snapshots (snapshot_bench.sh), Linux under nested KVM (nested_bench.sh, when it
+# snapshots (snapshot_bench.sh), huge pages (huge_pages_bench.sh), Linux under nested KVM (nested_bench.sh, when it
 # exists). Progress goes to stderr.
 # Benchmarks report, they never fail the build: the status is 0 whatever the numbers.
 #
@@ -154,6 +154,8 @@ kvm_benchmarks() {
 	"$here/virtio_bench.sh" "$BUILD"
 	step "snapshots: perf/snapshot_bench.sh"
 	"$here/snapshot_bench.sh" "$BUILD"
+	step "guest RAM backing: perf/huge_pages_bench.sh"
+	"$here/huge_pages_bench.sh" "$BUILD"
 }
 
 # In the KVM box: the KVM benchmarks' sections, plot data and summary into $kvm_only.

@@ -20,7 +20,8 @@
 # Markdown on stdout, progress on stderr.
 # Environment: BENCH_NESTED_ROUNDS (5), BENCH_NESTED_VCPUS (1), BENCH_NESTED_MEM
 #   (MiB, 256), BENCH_NESTED_CMDLINE (more L2 kernel words, for both monitors),
-#   BENCH_NESTED_BOOTLOG (1; 0: no bootlog runs),
+#   BENCH_NESTED_BOOTLOG (1; 0: no bootlog runs), BENCH_NESTED_HUGE (the --huge-pages
+#   modes ember also boots with in the boot runs, "Transparent 2M"; empty: none),
 #   BENCH_NESTED_RUN_TIMEOUT (s per VM run in L1, 40), BENCH_NESTED_TIMEOUT (s for
 #   the whole L1, 540: a cap; what came back by then is reported),
 #   BENCH_NESTED_L1_MEM (MiB, 1024), QEMU (the QEMU copied into L1,
@@ -39,6 +40,7 @@ ROUNDS=${BENCH_NESTED_ROUNDS:-5}
 VCPUS=${BENCH_NESTED_VCPUS:-1}
 MEM=${BENCH_NESTED_MEM:-256}
 CMDLINE=${BENCH_NESTED_CMDLINE:-}
+HUGE_MODES=${BENCH_NESTED_HUGE-Transparent 2M}
 BOOT_MODES="boot bootlog"
 [[ ${BENCH_NESTED_BOOTLOG:-1} == 0 ]] && BOOT_MODES=boot
 RUN_TIMEOUT=${BENCH_NESTED_RUN_TIMEOUT:-40}
@@ -128,6 +130,7 @@ QEMU_CMDLINE="reboot=t"
 	echo "HOLD_S=$HOLD_S"
 	echo "SAMPLE_DELAY_MS=$SAMPLE_DELAY_MS"
 	echo "DUMP_LOGS=$KEEP"
+	echo "HUGE_MODES='$HUGE_MODES'"
 } >"$TMPD/bench.conf"
 FILES=(--file "$QEMU_BIN=/usr/bin/qemu-system-x86_64"
 	--file "$QEMU_SHARE/bios-microvm.bin=/usr/share/qemu/bios-microvm.bin"
@@ -180,7 +183,7 @@ say "L1 finished (harness status $HARNESS_RC) after $((SECONDS - T_START)) s in 
 info() { sed -n "s/^NB: info $1 //p" "$LOG" | head -n1; }
 if ! grep -q '^NB: ' "$LOG"; then
 	case $HARNESS_RC in
-	2) skip "L1 (QEMU TCG, EPYC+svm+npt) has no /dev/kvm" ;;
+	2) skip "L1 (QEMU TCG, EPYC+svm+npt+erms) has no /dev/kvm" ;;
 	124) skip "the L1 run timed out after ${L1_TIMEOUT}s before any result" ;;
 	*) skip "the nested harness failed (status $HARNESS_RC) before any result: $(tail -n 3 "$TMPD/harness.err" | tr '\n' ' ')" ;;
 	esac
@@ -268,7 +271,7 @@ table_rows() {
 QEMU_VERSION=$(info qemu)
 L1_KERNEL=$(info l1_kernel)
 echo "One L1 of the nested harness (\`tests/nested/nested-run.sh\`): QEMU TCG on the host" \
-	"with an emulated AMD CPU with SVM and NPT (\`-cpu EPYC,+svm,+npt\`), $(info l1_cpus) vCPU," \
+	"with an emulated AMD CPU with SVM and NPT (\`-cpu EPYC,+svm,+npt,+erms\`), $(info l1_cpus) vCPU," \
 	"$L1_MEM MiB, Debian's cloud kernel $L1_KERNEL with \`kvm-amd\`. Inside it, round after" \
 	"round, ember and ${QEMU_VERSION:-QEMU} (\`-M microvm,x-option-roms=off,rtc=off,acpi=off,pit=off,pic=off,auto-kernel-cmdline=off" \
 	"-enable-kvm -cpu host\`; its libraries and qboot copied into L1) boot the same L2 Linux" \
@@ -309,6 +312,41 @@ echo
 echo "### Boot to \`/init\`, kernel \`quiet\`"
 echo
 boot_table boot
+# huge_table: ember's quiet boot per guest RAM backing, against None (ember's row above).
+# shellcheck disable=SC2016 # the backquotes are Markdown
+huge_table() {
+	local h c med min max n tries note
+	echo "### The same boot per guest RAM backing (\`--huge-pages\`)"
+	echo
+	echo "ember alone, in the same rounds as the boots above, with its guest RAM as 4 KiB" \
+		"pages (None: ember's row above), transparent huge pages (\`MADV_HUGEPAGE\`; L1's" \
+		"THP setting: \`$(info thp)\`) or 2 MiB pages from L1's hugetlbfs pool" \
+		"($(info hugepages_free) free at the start). None ÷ mode > 1: the mode is faster."
+	echo
+	echo "| measure, backing | median | min | max | None ÷ mode (medians) | None ÷ mode per round |"
+	echo "|---|---|---|---|---|---|"
+	for spec in "marker_ns:1e6:exec to \`L2: bench init\`" "kernel_init_s:0.001:L2 kernel clock at \`Run /init\`" \
+		"exit_ns:1e6:exec to exit after \`reboot -f\`"; do
+		IFS=: read -r key scale label <<<"$spec"
+		field boot ember "$key" >"$TMPD/h.None"
+		read -r em _ <<<"$(stats "$scale" <"$TMPD/h.None")"
+		echo "| $label: None | $(stats "$scale" <"$TMPD/h.None" | awk '{ printf "%.0f | %.0f | %.0f", $1, $2, $3 }') | | |"
+		for h in $HUGE_MODES; do
+			c=ember-$h
+			field boot "$c" "$key" >"$TMPD/h.$h"
+			read -r med min max n <<<"$(stats "$scale" <"$TMPD/h.$h")"
+			tries=$(attempted boot "$c")
+			note=
+			((n < tries)) && note=" ($((tries - n)) of $tries runs failed)"
+			((tries == 0)) && note=" (no runs)"
+			local r=–
+			[[ $em != - && $med != - ]] && r=$(awk -v a="$em" -v b="$med" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "–" }')
+			echo "| $label: $h$note | $(fmt 0 "$med") | $(fmt 0 "$min") | $(fmt 0 "$max") | $r | $(per_round "$TMPD/h.$h" "$TMPD/h.None") |"
+		done
+	done
+	echo
+}
+[[ -n $HUGE_MODES ]] && huge_table
 if [[ $BOOT_MODES == *bootlog* ]]; then
 	echo "### Boot to \`/init\` with the kernel's boot log on the console"
 	echo

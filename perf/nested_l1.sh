@@ -3,7 +3,7 @@
 # whole benchmark runs in "pre", inside the nested harness's L1, before l1-init's
 # own (trivial) ember run. Settings come from /nb/bench.conf (written by
 # nested_bench.sh): ROUNDS, BOOT_MODES, VCPUS, MEM, CMDLINE, QEMU_CMDLINE,
-# QEMU_ARGS, RUN_TIMEOUT, HOLD_S, SAMPLE_DELAY_MS.
+# QEMU_ARGS, RUN_TIMEOUT, HOLD_S, SAMPLE_DELAY_MS, HUGE_MODES.
 # Every result is one console line, "NB: ..." (the host script reads them as they
 # come; the L2 consoles go to files in /tmp/nb, never to L1's console):
 #   NB: info KEY VALUE...
@@ -47,6 +47,9 @@ run() {
   case $c in
     ember) set -- "$@" -- /ember --kernel /l2/kernel --initrd /l2/initrd --vcpus "$VCPUS" \
              --mem "$MEM" --cmdline "$words l2bench=$b" ;;
+    # ember-MODE: the same with its guest RAM backed by --huge-pages MODE
+    ember-*) set -- "$@" -- /ember --kernel /l2/kernel --initrd /l2/initrd --vcpus "$VCPUS" \
+             --mem "$MEM" --huge-pages "${c#ember-}" --cmdline "$words l2bench=$b" ;;
     # ember's defaults come first on its guest's command line: the same for QEMU.
     qemu) set -- "$@" -- qemu-system-x86_64 $QEMU_ARGS -smp "$VCPUS" -m "$MEM" \
             -kernel /l2/kernel -initrd /l2/initrd \
@@ -70,8 +73,17 @@ run() {
   return 0
 }
 
-contenders="ember qemu"
-for c in ember qemu; do
+# HUGE_MODES (bench.conf): ember again with each backing, in the boot runs only. 2M
+# takes its RAM from the hugetlbfs pool, sized here for one VM at a time.
+huge=
+for h in $HUGE_MODES; do huge="$huge ember-$h"; done
+case " $HUGE_MODES " in
+  *" 2M "*) echo $((MEM / 2)) >/proc/sys/vm/nr_hugepages
+            echo "NB: info hugepages_free $(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" ;;
+esac
+echo "NB: info thp $(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled)"
+contenders="ember qemu$huge"
+for c in $contenders; do
   if ! run warm 0 "$c"; then
     echo "NB: skip $c warm-up run failed"
     left=
@@ -79,12 +91,18 @@ for c in ember qemu; do
     contenders=$left
   fi
 done
-# rounds MODE...: ROUNDS rounds, each running every MODE for both contenders; the
-# first contender rotates: ember first in odd rounds, QEMU in even ones.
+# rounds WHO MODE...: ROUNDS rounds, each running every MODE for the contenders in
+# WHO; their order flips from round to round: as listed in odd rounds, reversed in
+# even ones.
 rounds() {
-  r=1
+  who=$1 r=1
+  shift
   while [ "$r" -le "$ROUNDS" ]; do
-    if [ $((r % 2)) = 1 ]; then order="ember qemu"; else order="qemu ember"; fi
+    order=$who
+    if [ $((r % 2)) = 0 ]; then
+      order=
+      for c in $who; do order="$c $order"; done
+    fi
     for m in "$@"; do
       for c in $order; do
         case " $contenders " in *" $c "*) run "$m" "$r" "$c" ;; esac
@@ -93,9 +111,9 @@ rounds() {
     r=$((r + 1))
   done
 }
-# shellcheck disable=SC2086 # BOOT_MODES is a word list
-rounds $BOOT_MODES
-rounds mem
+rounds "ember qemu$huge" boot
+case " $BOOT_MODES " in *" bootlog "*) rounds "ember qemu" bootlog ;; esac
+rounds "ember qemu" mem
 # BENCH_NESTED_KEEP=1: the L2 consoles of round 1, for the host's kept directory.
 if [ "${DUMP_LOGS:-0}" = 1 ]; then
   for f in /tmp/nb/*.1.*.log; do

@@ -174,3 +174,20 @@ int snapshot_restore(const struct snapshot_machine *m, const struct snap_file *f
 		return -1;
 	return snapshot_restore_virtio(m, f, e);
 }
+
+int snapshot_describe(const char *path, FILE *out, struct errbuf *e)
+{
+	struct snap_file f;
+	if (!path) {
+		fprintf(out, "v%u\n", SNAP_FORMAT_VERSION);
+		return 0;
+	}
+	if (snap_file_read(&f, path, e) < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return errf(e, "--describe-snapshot %s: %s", path, why);
+	}
+	fprintf(out, "v%u\n", f.h.version);
+	snap_file_free(&f);
+	return 0;
+}

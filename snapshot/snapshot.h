@@ -14,6 +14,8 @@
 #ifndef EMBER_SNAPSHOT_H
 #define EMBER_SNAPSHOT_H
 
+#include <stdio.h>
+
 #include "../config/config_json.h"
 #include "../legacy/i8042.h"
 #include "../legacy/serial.h"
@@ -35,6 +37,10 @@ struct snapshot_machine {
 	unsigned nnets;
 	const struct vm_config *cfg;
 };
+
+/* --snapshot-version (path NULL): the format version ember writes, "v1"; --describe-snapshot
+   PATH: that state file's, once it is checked whole. One line on out. */
+int snapshot_describe(const char *path, FILE *out, struct errbuf *e);
 
 /* Writes r's two files from m, which is paused. */
 int snapshot_create(const struct snapshot_machine *m, const struct snapshot_create_request *r,

@@ -281,9 +281,39 @@ else
 	fail sigterm-flushes-metrics "rc=$rc, $lines metrics lines (want 2: start, exit)"
 fi
 
+# Firecracker's jailer passes when the launch began: the startup metrics count from there
+# (here 5 s before this ember, plus a parent's 7 s of CPU time).
+t0=$(python3 -c 'import time; print(time.monotonic_ns() // 1000 - 5000000)')
+timeout 60 "$EMBER" --api-sock "$TMP/st.sock" --kernel "$GUEST" --cmdline "idle idle.max_ms=60000" \
+	--metrics-path "$TMP/m3.json" --start-time-us "$t0" --start-time-cpu-us 0 \
+	--parent-cpu-time-us 7000000 >"$TMP/serial3" 2>"$TMP/stderr3" </dev/null &
+pid=$!
+for _ in $(seq 100); do grep -q '^idle: polling' "$TMP/serial3" && break; sleep 0.05; done
+stop_api
+if [ $rc -eq 0 ] && python3 -c '
+import json, sys
+a = json.loads(open(sys.argv[1]).readlines()[-1])["api_server"]
+assert 5000000 <= a["process_startup_time_us"] < 60000000, a
+assert a["process_startup_time_cpu_us"] >= 7000000, a' "$TMP/m3.json"; then
+	pass start-time-flags-count-from-the-launcher
+else
+	fail start-time-flags-count-from-the-launcher "rc=$rc $(tail -n1 "$TMP/m3.json" 2>/dev/null | grep -o '"api_server":{[^}]*}')"
+fi
+expect start-time-negative 153 '^ember: --start-time-us: -5 is negative$' --kernel "$GUEST" --start-time-us -5
+run_ember --snapshot-version
+[ $rc -eq 0 ] && [ "$out" = v1 ] && pass snapshot-version || fail snapshot-version "rc=$rc out=[$out] err=[$err]"
+
 # ---- config file and launch flags refused ----
 echo "{\"boot-source\": {\"kernel_image_path\": \"$GUEST_ABS\"}, \"vsock\": {}}" >"$TMP/bad.json"
-expect config-file-unknown-key 152 "^ember: config file $TMP/bad.json: unknown field 'vsock'$" --config-file "$TMP/bad.json" --no-api
+expect config-file-absent-device 152 "^ember: config file $TMP/bad.json: vsock: ember has no vsock device \\(only null is taken\\)$" --config-file "$TMP/bad.json" --no-api
+echo "{\"boot-source\": {\"kernel_image_path\": \"$GUEST_ABS\"}, \"gpu\": null}" >"$TMP/bad.json"
+expect config-file-unknown-key 152 "^ember: config file $TMP/bad.json: unknown field 'gpu'$" --config-file "$TMP/bad.json" --no-api
+# A file written for Firecracker, with null for the devices ember lacks, boots.
+echo "{\"boot-source\": {\"kernel_image_path\": \"$GUEST_ABS\", \"boot_args\": \"exit 7\"}, \"drives\": [],
+	\"balloon\": null, \"vsock\": null, \"entropy\": null, \"mmds-config\": null,
+	\"memory-hotplug\": null, \"pmem\": [], \"cpu-config\": null}" >"$TMP/fc.json"
+run_ember --config-file "$TMP/fc.json" --no-api
+[ $rc -eq 7 ] && [ -z "$err" ] && pass config-file-firecracker-nulls || fail config-file-firecracker-nulls "rc=$rc err=[$err]"
 echo '{"boot-source": ' >"$TMP/broken.json"
 expect config-file-broken-json 152 'invalid JSON' --config-file "$TMP/broken.json" --no-api
 expect config-file-missing 152 'No such file' --config-file "$TMP/none.json" --no-api

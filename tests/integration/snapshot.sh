@@ -173,6 +173,10 @@ run_restore cf --config-file "$TMP/restore.json" --no-api
 wait_ticks cf 2 && continues cf && grep -q 'restored in' "$TMP/cf.err" && pass config-file-restore ||
 	fail config-file-restore "${why:-no ticks}: $(cat "$TMP/cf.err")"
 stop cf
+run_ember --describe-snapshot "$TMP/s"
+[ $rc -eq 0 ] && [ "$out" = v1 ] && pass describe-snapshot || fail describe-snapshot "rc=$rc out=[$out] err=[$err]"
+head -c 4096 /dev/urandom >"$TMP/junk"
+expect describe-snapshot-junk 1 "$TMP/junk" --describe-snapshot "$TMP/junk"
 expect flag-restore-bad-json 153 'snapshot-load: invalid JSON' --snapshot-load '{"snapshot_path":'
 expect flag-restore-with-kernel 153 'cannot be combined with --snapshot-load' \
 	--snapshot-load "$load" --kernel "$GUEST"

@@ -44,10 +44,11 @@ fi
 expect drive-twice 1 "^ember: drive 'drive1': $img is already in use" --kernel "$GUEST" --drive "path=$img" --drive "path=$img"
 [ "$(sha256sum <"$img")" = "$sum" ] && pass image-untouched-by-errors || fail image-untouched-by-errors "sha256 changed"
 
-# The command line tells Linux where the devices are, and the root drive.
+# The command line tells Linux where the devices are, and the root drive, which is the
+# first disk whatever its place among the flags (as in Firecracker).
 cp "$img" "$TMP/disk.img.2"
 run_ember --kernel "$GUEST" --cmdline echo --drive "path=$TMP/disk.img.2" --drive "path=$img,ro,root"
-want='virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc0002000:6 root=/dev/vdb ro echo'
+want='virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc0002000:6 root=/dev/vda ro echo'
 if [ $rc -eq 0 ] && grep -qF "$want" <<<"$out"; then
 	pass cmdline-announces-devices
 else

@@ -141,6 +141,8 @@ Test(config_drive, root_drive_may_replace_itself)
 	struct drive_config b = drive("b", "/b");
 	b.is_root = true;
 	cr_assert_eq(config_put_drive(&cfg, &b, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(cfg.drives[0].id, "b", "the root drive is the first disk");
+	cr_assert_str_eq(cfg.drives[1].id, "a");
 }
 
 Test(config_drive, empty_or_missing_path)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../config/config_json.h"
+#include "../../virtio/blk.h"
 #include "helpers.h"
 
 static struct vm_config cfg;
@@ -407,7 +408,11 @@ Test(config_json, bad_files_are_refused_with_the_field)
 {
 	file_refused("{}", ": boot-source: missing");
 	file_refused("{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"vsock\":{}}",
-		     "unknown field 'vsock'");
+		     "vsock: ember has no vsock device (only null is taken)");
+	file_refused("{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"pmem\":[{}]}",
+		     "pmem: ember has no pmem device (only null or [] is taken)");
+	file_refused("{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"gpu\":null}",
+		     "unknown field 'gpu'");
 	file_refused("{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"drives\":{}}",
 		     "drives: expected an array");
 	file_refused("{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"drives\":[{\"drive_id\":\"a\","
@@ -417,4 +422,59 @@ Test(config_json, bad_files_are_refused_with_the_field)
 	memset(&e, 0, sizeof(e));
 	cr_assert_eq(config_json_load_file(&cfg, "/nonexistent/ember.json", &e), -1);
 	assert_msg_has(e, "config file /nonexistent/ember.json: No such file");
+}
+
+/* A file written for Firecracker names the devices ember lacks as null (pmem as []). */
+Test(config_json, firecracker_files_with_absent_devices_load)
+{
+	char *path = write_temp("{\"boot-source\":{\"kernel_image_path\":\"/k\"},\"drives\":[],"
+				"\"balloon\":null,\"vsock\":null,\"entropy\":null,"
+				"\"mmds-config\":null,\"memory-hotplug\":null,\"pmem\":[],"
+				"\"cpu-config\":null,\"logger\":null,\"metrics\":null,"
+				"\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":64}}");
+	cr_assert_eq(config_json_load_file(&cfg, path, &e), 0, "%s", e.msg);
+	cr_assert_eq(cfg.machine.vcpus, 2u);
+	cr_assert_str_eq(cfg.kernel_path, "/k");
+	unlink(path);
+	free(path);
+}
+
+/* The root drive is the guest's first disk, as in Firecracker: a new root goes in front,
+   an existing drive made root swaps with the first, other updates stay in place. */
+static void put_drive(const char *id, bool root)
+{
+	char body[160];
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\":\"%s\",\"path_on_host\":\"/%s\",\"is_root_device\":%s}", id, id,
+		 root ? "true" : "false");
+	accepted(config_json_drive, id, body);
+}
+
+static void assert_drive_order(const char *want)
+{
+	char got[64] = "";
+	for (unsigned i = 0; i < cfg.ndrives; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "",
+			 cfg.drives[i].id);
+	cr_assert_str_eq(got, want);
+}
+
+Test(config_json, root_drive_comes_first)
+{
+	put_drive("a", false);
+	put_drive("b", false);
+	put_drive("r", true);
+	assert_drive_order("r a b");
+	put_drive("c", false);
+	assert_drive_order("r a b c");
+	put_drive("r", false); /* no longer root: updated where it is */
+	assert_drive_order("r a b c");
+	put_drive("c", true); /* an existing drive made root swaps with the first */
+	assert_drive_order("c a b r");
+	refused(config_json_drive, "a",
+		"{\"drive_id\":\"a\",\"path_on_host\":\"/a\",\"is_root_device\":true}",
+		"drive 'c' is already the root device");
+	char args[64];
+	virtio_blk_root_args(&cfg, args, sizeof(args));
+	cr_assert_str_eq(args, "root=/dev/vda rw");
 }

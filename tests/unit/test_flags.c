@@ -134,6 +134,22 @@ Test(flags, mem_bounds_are_inclusive)
 	cr_assert_eq(cfg.machine.mem_mib, 1048576);
 }
 
+Test(flags, huge_pages)
+{
+	cr_assert_eq(PARSE("--kernel", "k", "--mem", "64", "--huge-pages", "Transparent"), FLAGS_RUN,
+		     "%s", e.msg);
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_TRANSPARENT);
+	cr_assert_eq(PARSE("--kernel", "k", "--huge-pages", "2M"), FLAGS_RUN, "%s", e.msg);
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_2M);
+	cr_assert_eq(PARSE("--kernel", "k", "--huge-pages", "1G"), FLAGS_ERROR);
+	assert_msg_has(e, "huge pages '1G' is not one of None, 2M, Transparent");
+	/* Whole 2 MiB pages, whichever flag comes first. */
+	cr_assert_eq(PARSE("--kernel", "k", "--mem", "65", "--huge-pages", "2M"), FLAGS_ERROR);
+	assert_msg_has(e, "65 is not a multiple of 2");
+	cr_assert_eq(PARSE("--kernel", "k", "--huge-pages", "Transparent", "--mem", "65"), FLAGS_ERROR);
+	assert_msg_has(e, "65 is not a multiple of 2");
+}
+
 Test(flags, failed_setter_keeps_previous_value)
 {
 	cr_assert_eq(PARSE("--kernel", "k", "--vcpus", "4", "--vcpus", "40"), FLAGS_ERROR);
@@ -269,4 +285,31 @@ Test(config, free_resets_to_defaults)
 	config_free(&cfg);
 	cr_assert_null(cfg.kernel_path);
 	cr_assert_eq(cfg.machine.vcpus, CONFIG_DEFAULT_VCPUS);
+}
+
+/* Firecracker's jailer's start-time flags: microseconds, kept for the startup metrics. */
+Test(flags, start_time_flags)
+{
+	cr_assert_eq(PARSE("--kernel", "k"), FLAGS_RUN, "%s", e.msg);
+	cr_assert_eq(launch.start_time_us, -1, "not given");
+	cr_assert_eq(PARSE("--kernel", "k", "--start-time-us", "123456789", "--start-time-cpu-us",
+			   "42", "--parent-cpu-time-us", "7"),
+		     FLAGS_RUN, "%s", e.msg);
+	cr_assert_eq(launch.start_time_us, 123456789);
+	cr_assert_eq(launch.start_time_cpu_us, 42);
+	cr_assert_eq(launch.parent_cpu_time_us, 7);
+	cr_assert_eq(PARSE("--kernel", "k", "--start-time-cpu-us", "-1"), FLAGS_ERROR);
+	assert_msg_has(e, "--start-time-cpu-us: -1 is negative");
+	cr_assert_eq(PARSE("--kernel", "k", "--parent-cpu-time-us", "soon"), FLAGS_ERROR);
+}
+
+/* --snapshot-version and --describe-snapshot print and end ember: nothing to boot needed. */
+Test(flags, snapshot_version_flags_need_nothing_to_boot)
+{
+	cr_assert_eq(PARSE("--snapshot-version"), FLAGS_RUN, "%s", e.msg);
+	cr_assert(launch.snapshot_version);
+	cr_assert_eq(PARSE("--describe-snapshot", "/s"), FLAGS_RUN, "%s", e.msg);
+	cr_assert_str_eq(launch.describe_snapshot, "/s");
+	cr_assert_eq(PARSE("--describe-snapshot", ""), FLAGS_ERROR);
+	assert_msg_has(e, "--describe-snapshot: the path is empty");
 }
