@@ -149,8 +149,8 @@ bench: all $(BUILD)/perf/irqchip_cost $(BUILD)/perf/floor $(BUILD)/perf/coldstar
 # too (see tests/run.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := tests/fuzz/fuzz_api.c api/http.c api/router.c config/config_json.c config/config.c \
-	lib/log.c lib/metrics.c lib/rate_limiter.c
-$(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h config/*.h lib/*.h) $(DEPS)/.stamp
+	arch/cpuid.c arch/cpu_template_static.c lib/log.c lib/metrics.c lib/rate_limiter.c
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) $(wildcard api/*.h config/*.h arch/*.h lib/*.h) $(DEPS)/.stamp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo '  FUZZ    $@')
 	$(Q)clang $(COMMON_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
