@@ -326,6 +326,7 @@ static int vmm_start_logger(void *opaque, const struct logger_config *l, struct 
 	if (fd < 0)
 		return -1;
 	log_configure(fd, l->level, l->show_level, l->show_origin);
+	log_set_module(l->module);
 	return 0;
 }
 

@@ -242,9 +242,30 @@ int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf
 {
 	enum log_level l;
 	if (log_level_parse(level, &l) < 0)
-		return errf(e, "log level '%s' is not one of Error, Warning, Info, Debug, Off",
-			    level);
+		return errf(e, "log level '%s' is not one of Error, Warning, Info, Debug, Trace, "
+			    "Off", level);
 	cfg->logger.level = l;
+	return 0;
+}
+
+int config_check_log_module(const char *module, struct errbuf *e)
+{
+	size_t n = strlen(module);
+	if (n == 0 || n > CONFIG_MAX_LOG_MODULE)
+		return errf(e, "log module '%.64s': must be 1-%d characters", module,
+			    CONFIG_MAX_LOG_MODULE);
+	for (size_t i = 0; i < n; i++)
+		if (module[i] <= ' ' || module[i] > '~')
+			return errf(e, "log module '%.64s': only printable characters, no spaces",
+				    module);
+	return 0;
+}
+
+int config_set_log_module(struct vm_config *cfg, const char *module, struct errbuf *e)
+{
+	if (config_check_log_module(module, e) < 0)
+		return -1;
+	snprintf(cfg->logger.module, sizeof(cfg->logger.module), "%s", module);
 	return 0;
 }
 

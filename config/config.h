@@ -70,11 +70,15 @@ struct machine_config {
 };
 
 /* Firecracker's logger: where lines go and what each line shows. */
+#define CONFIG_MAX_LOG_MODULE 64
 struct logger_config {
 	char *path; /* NULL: standard error */
 	enum log_level level;
 	bool show_level;
 	bool show_origin;
+	/* Firecracker's module filter: only lines from source files whose path (as
+	   "virtio/blk.c") starts with it; "" logs every line */
+	char module[CONFIG_MAX_LOG_MODULE + 1];
 };
 
 struct vm_config {
@@ -127,6 +131,9 @@ int config_set_mem_mib(struct vm_config *cfg, long long mib, struct errbuf *e);
 /* The whole machine-config at once: checked first, then applied. */
 int config_set_machine(struct vm_config *cfg, const struct machine_config *m, struct errbuf *e);
 int config_set_log_level(struct vm_config *cfg, const char *level, struct errbuf *e);
+/* --module, logger.module: 1-64 printable characters, no spaces. */
+int config_check_log_module(const char *module, struct errbuf *e);
+int config_set_log_module(struct vm_config *cfg, const char *module, struct errbuf *e);
 int config_set_log_path(struct vm_config *cfg, const char *path, struct errbuf *e);
 /* The whole logger section; l->path (may be NULL, or cfg's own) is copied. */
 int config_set_logger(struct vm_config *cfg, const struct logger_config *l, struct errbuf *e);

@@ -529,33 +529,32 @@ static json_t *json_dump_net(const struct net_config *n)
 
 /* ---- logger, metrics, actions, vm state ---- */
 
-static const char *const level_names[] = { "Error", "Warning", "Info", "Debug", "Trace",
-					   "Off", "Warn", NULL };
-static const enum log_level level_values[] = { LOG_ERROR, LOG_WARN,  LOG_INFO, LOG_DEBUG,
-					       LOG_DEBUG, LOG_OFF, LOG_WARN };
-
 static const struct jfield logger_fields[] = {
 	{ "log_path", J_STRING, false },
 	{ "level", J_STRING, false },
+	{ "module", J_STRING, false },
 	{ "show_level", J_BOOL, false },
 	{ "show_log_origin", J_BOOL, false },
 };
 
 int config_json_logger(const json_t *body, struct logger_update *u, struct errbuf *e)
 {
-	int lv;
+	const char *level;
 	*u = (struct logger_update){ 0 };
 	if (JCHECK(body, "logger", logger_fields, e) < 0 ||
-	    jstr_clean(body, "logger", "log_path", &u->path, e) < 0)
+	    jstr_clean(body, "logger", "log_path", &u->path, e) < 0 ||
+	    jstr_clean(body, "logger", "level", &level, e) < 0 ||
+	    jstr_clean(body, "logger", "module", &u->module, e) < 0)
 		return -1;
 	if (u->path && !*u->path)
 		return errf(e, "logger.log_path: empty");
-	if (jget(body, "level")) {
-		if (jenum(body, "logger", "level", level_names, &lv, e) < 0)
-			return -1;
-		u->has_level = true;
-		u->level = level_values[lv];
-	}
+	/* Any case, as Firecracker takes it. */
+	if (level && log_level_parse(level, &u->level) < 0)
+		return errf(e, "logger.level: '%.32s' is not one of Error, Warning, Info, Debug, "
+			    "Trace, Off", level);
+	u->has_level = level != NULL;
+	if (u->module && config_check_log_module(u->module, e) < 0)
+		return -1;
 	u->has_show_level = jget(body, "show_level") != NULL;
 	u->show_level = jbool(body, "show_level", false);
 	u->has_show_origin = jget(body, "show_log_origin") != NULL;
@@ -607,6 +606,8 @@ void config_json_logger_apply(struct logger_config *l, const struct logger_updat
 		l->path = (char *)(uintptr_t)u->path;
 	if (u->has_level)
 		l->level = u->level;
+	if (u->module)
+		snprintf(l->module, sizeof(l->module), "%s", u->module);
 	if (u->has_show_level)
 		l->show_level = u->show_level;
 	if (u->has_show_origin)
@@ -621,6 +622,8 @@ static json_t *json_dump_logger(const struct logger_config *l)
 			      l->show_level, "show_log_origin", l->show_origin);
 	if (o && l->path)
 		json_object_set_new(o, "log_path", json_string(l->path));
+	if (o && l->module[0])
+		json_object_set_new(o, "module", json_string(l->module));
 	return o;
 }
 
@@ -1001,6 +1004,14 @@ json_t *config_json_dump(const struct vm_config *cfg)
 		json_object_set_new(root, "metrics", json_dump_metrics(cfg));
 	if (root && cfg->has_cpu_template && cfg->cpu_template_static == CPU_TEMPLATE_NONE)
 		json_object_set_new(root, "cpu-config", json_dump_cpu_config(&cfg->cpu_template));
+	/* Every key of Firecracker's layout, as it prints them: what ember lacks is null. */
+	static const char *const absent[] = { "balloon", "vsock", "entropy", "mmds-config",
+					      "memory-hotplug", "cpu-config" };
+	for (size_t i = 0; root && i < ARRAY_SIZE(absent); i++)
+		if (!json_object_get(root, absent[i]))
+			json_object_set_new(root, absent[i], json_null());
+	if (root)
+		json_object_set_new(root, "pmem", json_array());
 	return root;
 }
 

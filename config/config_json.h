@@ -52,6 +52,7 @@ int config_json_net_update(const json_t *body, const char *id, struct net_update
 /* PUT /logger and PUT /metrics: parsed into out (strings point into the body). */
 struct logger_update {
 	const char *path;
+	const char *module; /* NULL: unchanged */
 	bool has_level, has_show_level, has_show_origin;
 	enum log_level level;
 	bool show_level, show_origin;

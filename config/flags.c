@@ -358,6 +358,8 @@ static const struct flag flags[] = {
 	{ "show-level", NULL, "put the level in each log line", .set = set_show_level },
 	{ "show-log-origin", NULL, "put the source file and line in each log line",
 	  .set = set_show_origin },
+	{ "module", "MODULE", "log only lines from source files whose path starts with MODULE "
+	  "(e.g. virtio, api/router.c)", .set = config_set_log_module },
 	{ "metrics-path", "PATH", "write metrics, one JSON object a line, to this file or FIFO",
 	  .set = config_set_metrics_path },
 	{ "boot-timer", NULL, "log the guest's boot time when it writes 123 to 0xc0000000",

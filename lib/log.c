@@ -13,6 +13,7 @@ static struct {
 	int fd;
 	enum log_level level;
 	bool show_level, show_origin;
+	char module[65]; /* Firecracker's module filter: a source path prefix, "" for all */
 	char id[65];
 } logger = { .fd = 2, .level = LOG_WARN, .id = "anonymous-instance" };
 
@@ -35,6 +36,11 @@ void log_configure(int fd, enum log_level level, bool show_level, bool show_orig
 	logger.show_origin = show_origin;
 	if (old > 2 && old != fd)
 		close(old);
+}
+
+void log_set_module(const char *prefix)
+{
+	snprintf(logger.module, sizeof(logger.module), "%s", prefix ? prefix : "");
 }
 
 bool log_writes_to_stderr(void)
@@ -114,7 +120,8 @@ static void log_utc(long long secs, struct utc_time *t)
 
 void log_msg_at(enum log_level level, const char *file, int line_no, const char *fmt, ...)
 {
-	if (!log_enabled(level))
+	if (!log_enabled(level) ||
+	    (logger.module[0] && strncmp(file, logger.module, strlen(logger.module)) != 0))
 		return;
 
 	char line[1024], tag[160];

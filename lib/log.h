@@ -14,6 +14,8 @@ enum log_level { LOG_OFF = -1, LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_init(int fd, enum log_level level, const char *instance_id);
 /* Switches to fd (closing the previous one unless it is 0-2) and sets the line format. */
 void log_configure(int fd, enum log_level level, bool show_level, bool show_origin);
+/* Only lines from source files whose path starts with prefix ("" or NULL: all). */
+void log_set_module(const char *prefix);
 /* Names the calling thread in its log lines ("main", "vcpu0", ...). */
 void log_set_thread(const char *name);
 bool log_writes_to_stderr(void);

@@ -299,6 +299,27 @@ assert a["process_startup_time_cpu_us"] >= 7000000, a' "$TMP/m3.json"; then
 else
 	fail start-time-flags-count-from-the-launcher "rc=$rc $(tail -n1 "$TMP/m3.json" 2>/dev/null | grep -o '"api_server":{[^}]*}')"
 fi
+# Firecracker's logger module filter: only lines from source paths starting with it
+# (--module and PUT /logger's module); PUT /logger's level in any case, as Firecracker.
+for how in flag api; do
+	rm -f "$TMP/mod.sock" "$TMP/mod.log"
+	extra=(--level Info --module api --log-path "$TMP/mod.log")
+	[ $how = api ] && extra=()
+	timeout 60 "$EMBER" --api-sock "$TMP/mod.sock" "${extra[@]}" >/dev/null 2>"$TMP/mod.err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/mod.sock" ] && break; sleep 0.05; done
+	[ $how = api ] && code=$(curl -s --unix-socket "$TMP/mod.sock" -X PUT -o /dev/null -w '%{http_code}' \
+		--data-binary "{\"log_path\": \"$TMP/mod.log\", \"level\": \"info\", \"module\": \"api\"}" http://l/logger)
+	curl -s --unix-socket "$TMP/mod.sock" -X PUT -o /dev/null \
+		--data-binary '{"vcpu_count": 1, "mem_size_mib": 32}' http://l/machine-config
+	stop_api
+	if [ $rc -eq 0 ] && grep -q 'API PUT /machine-config: 204' "$TMP/mod.log" &&
+		! grep -q 'signal 15' "$TMP/mod.log" && { [ $how = flag ] || [ "$code" = 204 ]; }; then
+		pass "log-module-filter-$how"
+	else
+		fail "log-module-filter-$how" "rc=$rc code=${code:-} log=[$(cat "$TMP/mod.log" 2>/dev/null)]"
+	fi
+done
 expect start-time-negative 153 '^ember: --start-time-us: -5 is negative$' --kernel "$GUEST" --start-time-us -5
 run_ember --snapshot-version
 [ $rc -eq 0 ] && [ "$out" = v1 ] && pass snapshot-version || fail snapshot-version "rc=$rc out=[$out] err=[$err]"

@@ -478,3 +478,49 @@ Test(config_json, root_drive_comes_first)
 	virtio_blk_root_args(&cfg, args, sizeof(args));
 	cr_assert_str_eq(args, "root=/dev/vda rw");
 }
+
+/* PUT /logger: level in any case, and Firecracker's module filter (a source path prefix). */
+Test(config_json, logger_level_any_case_and_module)
+{
+	struct logger_update u;
+	json_t *j = J("{\"level\":\"info\",\"module\":\"virtio/blk\"}");
+	cr_assert_eq(config_json_logger(j, &u, &e), 0, "%s", e.msg);
+	cr_assert_eq(u.level, LOG_INFO);
+	struct logger_config l = { .level = LOG_WARN };
+	config_json_logger_apply(&l, &u); /* u points into the body until it is applied */
+	json_decref(j);
+	cr_assert_str_eq(l.module, "virtio/blk");
+	cr_assert_eq(config_set_logger(&cfg, &l, &e), 0);
+	json_t *dump = config_json_dump(&cfg);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(dump, "logger"), "module")),
+			 "virtio/blk");
+	json_decref(dump);
+	const char *bad[][2] = { { "{\"level\":\"loud\"}", "logger.level: 'loud' is not one of" },
+				 { "{\"module\":\"\"}", "must be 1-64 characters" },
+				 { "{\"module\":\"a b\"}", "no spaces" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = J(bad[i][0]);
+		cr_assert_eq(config_json_logger(j, &u, &e), -1, "%s", bad[i][0]);
+		assert_msg_has(e, bad[i][1]);
+		json_decref(j);
+	}
+}
+
+/* GET /vm/config prints every key of Firecracker's layout; those ember lacks are null (pmem
+   []), and the result loads again as a config file. */
+Test(config_json, dump_has_firecrackers_keys)
+{
+	accepted(boot_source, NULL, "{\"kernel_image_path\":\"/k\"}");
+	json_t *d = config_json_dump(&cfg);
+	const char *nulls[] = { "balloon", "vsock", "entropy", "mmds-config", "memory-hotplug",
+				"cpu-config" };
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		cr_assert(json_is_null(json_object_get(d, nulls[i])), "%s", nulls[i]);
+	cr_assert_eq(json_array_size(json_object_get(d, "pmem")), 0);
+	cr_assert(json_is_array(json_object_get(d, "pmem")));
+	struct vm_config again;
+	config_init(&again);
+	cr_assert_eq(config_json_load(&again, d, &e), 0, "%s", e.msg);
+	config_free(&again);
+	json_decref(d);
+}
