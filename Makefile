@@ -9,12 +9,12 @@ DEPS  := $(BUILD)/deps
 EMBER_SRCS := vmm.c \
 	api/http.c api/router.c api/server.c \
 	config/config.c config/config_json.c config/flags.c \
-	arch/cpu_state.c arch/cpu_tables.c arch/cpu_template.c arch/cpu_template_static.c arch/cpuid.c arch/mptable.c arch/regs.c \
+	arch/acpi.c arch/aml.c arch/cpu_state.c arch/cpu_tables.c arch/cpu_template.c arch/cpu_template_static.c arch/cpuid.c arch/mptable.c arch/regs.c \
 	boot/bzimage.c boot/cmdline.c boot/elf.c boot/loader.c boot/pvh.c boot/zero_page.c \
 	jail/cgroup.c jail/config.c jail/files.c jail/flags.c jail/jail.c jail/rlimit.c \
 	jail/seccomp.c jail/seccomp_rules.c \
 	lib/event_loop.c lib/guest_mem.c lib/log.c lib/metrics.c lib/rate_limiter.c \
-	legacy/boot_timer.c legacy/debug_exit.c legacy/i8042.c legacy/serial.c \
+	legacy/acpi_pm.c legacy/boot_timer.c legacy/debug_exit.c legacy/i8042.c legacy/serial.c \
 	snapshot/format.c snapshot/snapshot.c \
 	vcpu/bus.c vcpu/ioapic.c vcpu/pause.c vcpu/vcpu.c vcpu/vm.c vcpu/vm_snapshot.c \
 	virtio/blk.c virtio/blk_engine.c virtio/blk_engine_sync.c virtio/blk_engine_uring.c virtio/iov.c \

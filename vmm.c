@@ -19,6 +19,7 @@
 #include "config/flags.h"
 #include "api/router.h"
 #include "api/server.h"
+#include "arch/acpi.h"
 #include "arch/cpu_tables.h"
 #include "arch/layout.h"
 #include "arch/mptable.h"
@@ -31,6 +32,7 @@
 #include "lib/metrics.h"
 #include "lib/util.h"
 #include "snapshot/snapshot.h"
+#include "legacy/acpi_pm.h"
 #include "legacy/boot_timer.h"
 #include "legacy/debug_exit.h"
 #include "legacy/i8042.h"
@@ -116,6 +118,18 @@ static void vmm_device_words(const struct virtio_registry *reg, const struct vm_
 		out[n - 1] = '\0';
 }
 
+/* The ACPI tables: the vCPUs and every virtio-mmio device, as the MP table and the
+   command line tell a kernel without ACPI. */
+static int vmm_write_acpi(struct vmm *v, struct errbuf *e)
+{
+	static struct acpi_machine m; /* the event thread's alone */
+	m = (struct acpi_machine){ .ncpus = v->cfg.machine.vcpus, .ndevices = v->virtio.n };
+	for (unsigned i = 0; i < v->virtio.n && i < ACPI_MAX_DEVICES; i++)
+		m.devices[i] = (struct acpi_device){ v->virtio.t[i]->base, VIRTIO_MMIO_SLOT_SIZE,
+						     v->virtio.t[i]->pin };
+	return acpi_write(&v->vm.mem, &m, e);
+}
+
 /* Last step before the first instruction: the boot structures and vCPU 0's entry state. */
 static int vmm_prepare_entry(struct vmm *v, const struct boot_image *bi, struct errbuf *e)
 {
@@ -130,7 +144,7 @@ static int vmm_prepare_entry(struct vmm *v, const struct boot_image *bi, struct 
 	};
 	if (cmdline_compose(cmdline, sizeof(cmdline), devices, cfg->cmdline, &timing, e) < 0)
 		return -1;
-	if (cpu_tables_write(&vm->mem, bi->protocol != BOOT_PVH, e) < 0)
+	if (cpu_tables_write(&vm->mem, bi->protocol != BOOT_PVH, e) < 0 || vmm_write_acpi(v, e) < 0)
 		return -1;
 	if (bi->protocol == BOOT_PVH)
 		return pvh_start_info_write(&vm->mem, bi, cmdline, e) < 0 ? -1 :
@@ -162,7 +176,8 @@ static int vmm_create_legacy(struct vmm *v, struct errbuf *e)
 {
 	struct vm_host *h = &v->vm.host;
 	if (serial_create(&v->serial, h, STDIN_FILENO, STDOUT_FILENO, e) < 0 ||
-	    i8042_create(&v->i8042, h, e) < 0 || debug_exit_create(h, e) < 0)
+	    i8042_create(&v->i8042, h, e) < 0 || debug_exit_create(h, e) < 0 ||
+	    acpi_pm_create(h, e) < 0)
 		return -1;
 	return vmm_create_boot_timer(v, e);
 }

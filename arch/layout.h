@@ -6,6 +6,7 @@
  *   0x006000  PVH start_info + memmap     0x007000  boot_params (zero page)
  *   0x008ff0  boot stack top              0x009000  PML4, 0x00a000 PDPT, 0x00b000 4 PDs
  *   0x020000  kernel command line         0x09fc00  MP table, up to 0xa0000
+ *   0x0e0000  ACPI tables (RSDP first), up to 1 MiB
  *   0x100000  kernel (ELF p_paddr, or bzImage at its pref_address), initrd at top of low RAM
  *   0xC0000000 - 4 GiB: MMIO gap; RAM beyond 3 GiB continues at 4 GiB
  */
@@ -27,6 +28,8 @@
 #define LAYOUT_CMDLINE_MAX 2048ULL /* Linux's COMMAND_LINE_SIZE on x86, NUL included */
 #define LAYOUT_MPTABLE 0x9fc00ULL
 #define LAYOUT_EBDA_END 0xa0000ULL
+#define LAYOUT_ACPI 0xe0000ULL     /* ACPI tables, RSDP first (arch/acpi.c), up to 1 MiB */
+#define LAYOUT_ACPI_END 0x100000ULL
 #define LAYOUT_HIMEM 0x100000ULL /* 1 MiB: nothing the kernel loads may lie below */
 
 #define LAYOUT_MMIO_GAP 0xC0000000ULL

@@ -15,6 +15,7 @@
 
 #define E820_RAM 1
 #define E820_RESERVED 2
+#define E820_ACPI 3
 #define E820_MAX 8
 
 struct e820_entry {

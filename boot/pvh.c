@@ -41,6 +41,7 @@ int pvh_start_info_write(struct guest_mem *gm, const struct boot_image *bi, cons
 	si->cmdline_paddr = LAYOUT_CMDLINE;
 	si->memmap_paddr = PVH_MEMMAP;
 	si->memmap_entries = n;
+	si->rsdp_paddr = LAYOUT_ACPI;
 	for (unsigned i = 0; i < n; i++)
 		mm[i] = (struct hvm_memmap_entry){ map[i].addr, map[i].size, map[i].type, 0 };
 	if (bi->initrd_size) {

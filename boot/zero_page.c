@@ -20,6 +20,7 @@ unsigned e820_build(const struct guest_mem *gm, struct e820_entry *out)
 	out[n++] = (struct e820_entry){ 0, LAYOUT_MPTABLE, E820_RAM };
 	out[n++] = (struct e820_entry){ LAYOUT_MPTABLE, LAYOUT_EBDA_END - LAYOUT_MPTABLE,
 				       E820_RESERVED };
+	out[n++] = (struct e820_entry){ LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI, E820_ACPI };
 	if (low_end > LAYOUT_HIMEM)
 		out[n++] = (struct e820_entry){ LAYOUT_HIMEM, low_end - LAYOUT_HIMEM, E820_RAM };
 	for (unsigned i = 1; i < gm->nregions; i++)
@@ -82,5 +83,6 @@ int zero_page_write(struct guest_mem *gm, const struct boot_image *bi, const cha
 		bp->e820_table[i].type = map[i].type;
 	}
 	bp->e820_entries = (uint8_t)n;
+	bp->acpi_rsdp_addr = LAYOUT_ACPI; /* a kernel also finds it by scanning 0xe0000 */
 	return 0;
 }

@@ -47,10 +47,11 @@ Test(e820, small_guest_has_base_memory_mptable_hole_and_high_ram)
 	struct guest_mem g;
 	gm_setup(&g, MEM);
 	struct e820_entry map[E820_MAX];
-	cr_assert_eq(e820_build(&g, map), 3);
+	cr_assert_eq(e820_build(&g, map), 4);
 	assert_e820(&map[0], 0, 0x9fc00, E820_RAM);
 	assert_e820(&map[1], 0x9fc00, 0x400, E820_RESERVED);
-	assert_e820(&map[2], MIB, MEM - MIB, E820_RAM);
+	assert_e820(&map[2], 0xe0000, 0x20000, E820_ACPI); /* the ACPI tables */
+	assert_e820(&map[3], MIB, MEM - MIB, E820_RAM);
 	guest_mem_destroy(&g);
 }
 
@@ -59,12 +60,12 @@ Test(e820, guest_over_3g_has_ram_below_gap_and_above_4g)
 	struct guest_mem g;
 	gm_setup(&g, 4 * GIB + 64 * MIB);
 	struct e820_entry map[E820_MAX];
-	cr_assert_eq(e820_build(&g, map), 4);
+	cr_assert_eq(e820_build(&g, map), 5);
 	assert_e820(&map[0], 0, 0x9fc00, E820_RAM);
 	assert_e820(&map[1], 0x9fc00, 0x400, E820_RESERVED);
-	assert_e820(&map[2], MIB, 3 * GIB - MIB, E820_RAM);
+	assert_e820(&map[3], MIB, 3 * GIB - MIB, E820_RAM);
 	/* 4 GiB + 64 MiB of RAM, 3 GiB of it below the gap: the rest starts at 4 GiB. */
-	assert_e820(&map[3], 4 * GIB, GIB + 64 * MIB, E820_RAM);
+	assert_e820(&map[4], 4 * GIB, GIB + 64 * MIB, E820_RAM);
 	guest_mem_destroy(&g);
 }
 
@@ -73,8 +74,8 @@ Test(e820, guest_of_exactly_3g_has_no_high_region)
 	struct guest_mem g;
 	gm_setup(&g, 3 * GIB);
 	struct e820_entry map[E820_MAX];
-	cr_assert_eq(e820_build(&g, map), 3);
-	assert_e820(&map[2], MIB, 3 * GIB - MIB, E820_RAM);
+	cr_assert_eq(e820_build(&g, map), 4);
+	assert_e820(&map[3], MIB, 3 * GIB - MIB, E820_RAM);
 	guest_mem_destroy(&g);
 }
 
@@ -183,7 +184,7 @@ Test(zero_page, stale_memory_is_cleared)
 	cr_assert_eq(zero_page_write(&gm, &bi, "", &e), 0, "%s", e.msg);
 	const struct boot_params *bp = bp_at();
 	/* Fields ember never sets must read as zero, not as what was there before. */
-	cr_assert_eq(bp->acpi_rsdp_addr, 0);
+	cr_assert_eq(bp->acpi_rsdp_addr, 0xe0000, "the RSDP (arch/acpi.c), set, not stale");
 	cr_assert_eq(bp->hdr.setup_data, 0, "a stale setup_data pointer would be followed");
 	cr_assert_eq(bp->ext_cmd_line_ptr, 0);
 	const uint8_t *si = (const uint8_t *)&bp->screen_info;
@@ -261,7 +262,7 @@ Test(pvh, start_info_header)
 	cr_assert_eq(pvh_start_info_write(&gm, &bi, "console=ttyS0", &e), 0, "%s", e.msg);
 	cr_assert_eq(rd32(START_INFO + SI_MAGIC), 0x336ec578);
 	cr_assert_eq(rd32(START_INFO + SI_VERSION), 1, "version 1 carries the memory map");
-	cr_assert_eq(rd64(START_INFO + SI_RSDP_PADDR), 0, "no ACPI");
+	cr_assert_eq(rd64(START_INFO + SI_RSDP_PADDR), 0xe0000, "the RSDP (arch/acpi.c)");
 }
 
 Test(pvh, command_line_is_written_and_pointed_to)
@@ -301,7 +302,7 @@ Test(pvh, memory_map_of_big_guest_has_ram_above_4g)
 	struct errbuf e = { "" };
 	cr_assert_eq(pvh_start_info_write(&gm, &bi, "", &e), 0, "%s", e.msg);
 	uint32_t n = rd32(START_INFO + SI_MEMMAP_ENTRIES);
-	cr_assert_eq(n, 4);
+	cr_assert_eq(n, 5);
 	uint64_t last = rd64(START_INFO + SI_MEMMAP_PADDR) + (n - 1) * MM_ENTRY_SIZE;
 	cr_assert_eq(rd64(last + MM_ADDR), 4 * GIB);
 	cr_assert_eq(rd64(last + MM_SIZE), GIB + 64 * MIB);
