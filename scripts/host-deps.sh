@@ -9,7 +9,7 @@ PKGS=(
   libcriterion-dev file bc bison flex cpio xz-utils gzip kmod libelf-dev
   busybox-static e2fsprogs curl clang libjansson-dev python3 libseccomp-dev libcap-ng-dev
   qemu-system-x86 linux-source-6.1 linux-image-cloud-amd64 linux-libc-dev gnuplot-nox
-  acpica-tools initramfs-tools
+  acpica-tools initramfs-tools debootstrap
 )
 
 stamp_dir=${EMBER_CACHE:-/var/cache/ember}
