@@ -101,7 +101,7 @@ struct __attribute__((packed)) madt_ioapic {
 #define MADT_LAPIC 0
 #define MADT_IOAPIC 1
 
-/* Where each table goes, from the start of the region (RSDP at 0, 16-byte aligned). */
+/* The tables as they will lie in guest RAM from LAYOUT_ACPI (RSDP at 0), 16-byte aligned. */
 struct acpi_buf {
 	uint8_t b[16384];
 	size_t len;
@@ -248,8 +248,10 @@ int acpi_write(struct guest_mem *gm, const struct acpi_machine *m, struct errbuf
 			    m->ncpus, m->ndevices);
 	struct acpi_rsdp *rsdp = acpi_alloc(&buf, sizeof(*rsdp), &rsdp_gpa);
 	struct acpi_header *xsdt = acpi_alloc(&buf, sizeof(*xsdt) + 2 * sizeof(uint64_t), &xsdt_gpa);
-	if (!rsdp || !xsdt || acpi_build_dsdt(&buf, m, &dsdt_gpa, e) < 0)
-		return e->msg[0] ? -1 : errf(e, "ACPI: the tables do not fit");
+	if (!rsdp || !xsdt)
+		return errf(e, "ACPI: the tables do not fit in %zu bytes", sizeof(buf.b));
+	if (acpi_build_dsdt(&buf, m, &dsdt_gpa, e) < 0)
+		return -1;
 	if (!acpi_build_fadt(&buf, dsdt_gpa, &fadt_gpa) ||
 	    !acpi_build_madt(&buf, m->ncpus, &madt_gpa))
 		return errf(e, "ACPI: the tables do not fit in %zu bytes", sizeof(buf.b));
@@ -265,8 +267,9 @@ int acpi_write(struct guest_mem *gm, const struct acpi_machine *m, struct errbuf
 	rsdp->checksum = acpi_checksum(rsdp, 20);
 	rsdp->ext_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
 	/* The one look-up of guest RAM: the whole region, checked before anything is copied. */
-	void *dst = guest_mem_at(gm, LAYOUT_ACPI, buf.len);
-	if (!dst || buf.len > LAYOUT_ACPI_END - LAYOUT_ACPI)
+	void *dst = buf.len <= LAYOUT_ACPI_END - LAYOUT_ACPI ? guest_mem_at(gm, LAYOUT_ACPI, buf.len) :
+							     NULL;
+	if (!dst)
 		return errf(e, "ACPI: no guest RAM at 0x%llx for %zu bytes of tables",
 			    (unsigned long long)LAYOUT_ACPI, buf.len);
 	memcpy(dst, buf.b, buf.len);

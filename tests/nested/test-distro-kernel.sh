@@ -3,8 +3,9 @@
 # which has no MP-table parser and no virtio_mmio.device= words: it finds its CPUs and
 # IOAPIC only through ember's ACPI tables (arch/acpi.c). With the L2 initramfs and 1 and
 # 2 vCPUs it reaches /init, sees every CPU, and its reboot (reboot=k) ends ember with 0;
-# a poweroff goes through the FADT's sleep control register (S5), which ends ember with 0
-# too. Before the tables, this kernel hung after "Run /init" (no IOAPIC, so no timer).
+# a poweroff goes through the FADT's sleep control register (S5), and a reboot=acpi
+# through its reset register; each ends ember with 0 too. Before the tables, this kernel
+# hung after "Run /init" (no IOAPIC, so no timer).
 # Then with Debian's own initramfs (mkinitramfs from this machine's initramfs-tools, with
 # virtio_mmio, virtio_blk and virtio_net as modules, as Debian ships them): it loads
 # virtio_mmio, which finds the drive through the DSDT (LNRO0005), mounts the ext4 root
@@ -25,6 +26,12 @@ nested poweroff "$kernel" --kernel @KERNEL@ --initrd @INITRD@ --vcpus 2 --mem "$
 expect poweroff '^L2: init reached'
 expect poweroff 'guest powered off through ACPI \(S5\)'
 expect_exit poweroff 0
+# reboot=acpi after ember's reboot=k (the last word wins): the FADT's reset register.
+nested reset-register "$kernel" --kernel @KERNEL@ --initrd @INITRD@ --mem "$L2_MEM" \
+  --cmdline "reboot=acpi" --level Info
+expect reset-register '^L2: rebooting'
+expect reset-register 'guest reset through the ACPI reset register'
+expect_exit reset-register 0
 
 # Debian's initramfs, cached per kernel and per this script.
 command -v mkinitramfs >/dev/null || export PATH=$PATH:/usr/sbin:/sbin

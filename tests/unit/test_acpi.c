@@ -11,6 +11,9 @@
 
 #include "../../arch/acpi.h"
 #include "../../arch/layout.h"
+#include "../../legacy/acpi_pm.h"
+#include "../../vcpu/bus.h"
+#include "../../vcpu/host.h"
 #include "helpers.h"
 
 #define MEM (128 * MIB)
@@ -215,4 +218,40 @@ Test(acpi, acpica_disassembles_every_table)
 	cr_assert_not_null(strstr(dsl, "Subtable Type : 01 [I/O APIC]"), "%s", dsl);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	cr_assert_eq(system(path), 0);
+}
+
+/* legacy/acpi_pm.c: what the FADT's registers do when a kernel writes them. */
+static int stops, stop_status;
+
+static void on_stop(void *ctx, int status)
+{
+	(void)ctx;
+	stops++;
+	stop_status = status;
+}
+
+Test(acpi, fadt_registers_end_the_vm_on_s5_and_reset_only)
+{
+	struct bus pio;
+	bus_init(&pio, "pio");
+	struct vm_host h = { .pio = &pio, .vm_fd = -1, .request_stop = on_stop };
+	stops = 0, stop_status = -1;
+	cr_assert_eq(acpi_pm_create(&h, &e), 0, "%s", e.msg);
+	uint8_t v = 0xff;
+	cr_assert(bus_dispatch(&pio, ACPI_SLEEP_STATUS_PORT, &v, 1, false));
+	cr_assert_eq(v, 0, "no wake status");
+	v = (uint8_t)(3 << 2 | ACPI_SLP_EN); /* S3: ember does not sleep, nor stop */
+	bus_dispatch(&pio, ACPI_SLEEP_CONTROL_PORT, &v, 1, true);
+	v = (uint8_t)(ACPI_S5_TYPE << 2); /* S5 type without SLP_EN: not yet */
+	bus_dispatch(&pio, ACPI_SLEEP_CONTROL_PORT, &v, 1, true);
+	v = 0x01; /* not the reset value */
+	bus_dispatch(&pio, ACPI_RESET_PORT, &v, 1, true);
+	cr_assert_eq(stops, 0);
+	v = (uint8_t)(ACPI_S5_TYPE << 2 | ACPI_SLP_EN);
+	bus_dispatch(&pio, ACPI_SLEEP_CONTROL_PORT, &v, 1, true);
+	cr_assert(stops == 1 && stop_status == 0, "S5 powers off with status 0");
+	v = ACPI_RESET_VALUE;
+	bus_dispatch(&pio, ACPI_RESET_PORT, &v, 1, true);
+	cr_assert(stops == 2 && stop_status == 0, "the reset value resets with status 0");
+	bus_destroy(&pio);
 }
