@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A Debian 12 (bookworm) root file system as an ext4 image, for booting a distribution
-# kernel under ember (tests/nested/test-debian.sh): debootstrap's minbase with systemd,
-# udev, iproute2 and ping; root without a password; its Ethernet at 10.0.2.2/24 through
-# systemd-networkd; hostname ember-debian; /etc/issue ends with a line the tests wait for
-# before they type at the login prompt. Built once (debootstrap from the mirror apt
+# kernel under ember (tests/nested/test-debian.sh, perf/debian_bench.sh): debootstrap's
+# minbase with systemd, udev, iproute2 and ping; root without a password; its Ethernet
+# configured by DHCP through systemd-networkd; hostname ember-debian; /etc/issue ends
+# with a line the tests wait for before they type at the login prompt; with
+# ember.bench=poweroff on the kernel command line, a unit powers the system off a few
+# seconds after the serial login prompt is up (the benchmark's runs end by themselves,
+# cleanly, and the next one boots the same file system). Built once (debootstrap from the mirror apt
 # uses, a few minutes) and cached in $EMBER_CACHE (default /var/cache/ember), keyed by
 # this script; the image is copied sparse to OUT.
 #
@@ -35,9 +38,25 @@ if [ ! -f "$img" ]; then
   printf 'Debian GNU/Linux 12 \\n \\l\nember-debian: login prompt on \\l\n\n' >"$root/etc/issue"
   mkdir -p "$root/etc/systemd/network"
   # Type, not Name: udev may rename eth0 (virtio-mmio devices get ACPI-based names).
-  printf '[Match]\nType=ether\n\n[Network]\nAddress=10.0.2.2/24\nLinkLocalAddressing=no\n' \
+  printf '[Match]\nType=ether\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\n' \
     >"$root/etc/systemd/network/10-eth0.network"
   chroot "$root" systemctl enable systemd-networkd >/dev/null 2>&1
+  # agetty prints /etc/issue and the prompt as soon as it runs; the sleep leaves it
+  # that time even under nested TCG.
+  cat >"$root/etc/systemd/system/ember-bench-poweroff.service" <<'UNIT'
+[Unit]
+Description=Power off once the serial login prompt is up (ember.bench=poweroff)
+ConditionKernelCommandLine=ember.bench=poweroff
+After=serial-getty@ttyS0.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'until grep -qs agetty /proc/[0-9]*/comm; do sleep 0.2; done; sleep 3; systemctl --no-block poweroff'
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  chroot "$root" systemctl enable ember-bench-poweroff.service >/dev/null 2>&1
   # Nothing else to wait for at boot: no time sync, no apt timers.
   for u in apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service; do
     chroot "$root" systemctl disable "$u" >/dev/null 2>&1 || true

@@ -110,3 +110,121 @@ expect_l2_boot() {
   expect "$1" '^L2: rebooting'
   expect_exit "$1" 0
 }
+
+# ---- typing into a guest's serial console ------------------------------------
+# For tests that drive the L2 console like a user at a terminal: console_start runs
+# the harness with --stdin in a session of its own, console_wait reads the console
+# line by line until an expected line, console_send types a line, console_end waits
+# for the run's end. Synchronisation is by what the guest printed, never by sleeping.
+#   harness stdin -> QEMU -serial stdio -> L1 ttyS0 (ember's raw stdin)
+#   -> ember's 8250 (RX interrupt) -> the guest's tty
+# CONSOLE_STEP (seconds, default 90) bounds each wait. The test's EXIT trap calls
+# console_stop.
+CONSOLE_PID=
+CONSOLE_DIR=
+
+# console_start LABEL NESTED_RUN_OPTS... -- EMBER_ARGS...: LAST_LOG is
+# $LOGDIR/$NAME-LABEL.log.
+console_start() {
+  LAST_LOG=$LOGDIR/$NAME-$1.log
+  CONSOLE_LABEL=$1
+  shift
+  : >"$LAST_LOG"
+  CONSOLE_DIR=$(mktemp -d "$NESTED_WORK/console.XXXXXX") || fail "mktemp failed"
+  mkfifo "$CONSOLE_DIR/in" "$CONSOLE_DIR/out" || fail "mkfifo failed"
+  CONSOLE_T0=$SECONDS
+  setsid -w "$NESTED_DIR/nested-run.sh" --stdin --ember "$EMBER" "$@" \
+    <"$CONSOLE_DIR/in" >"$CONSOLE_DIR/out" 2>"$LAST_LOG.err" &
+  CONSOLE_PID=$!
+  # A read-write open of the input FIFO does not block; the harness's stdin opens
+  # against it. The output FIFO opens once the harness has it open for writing.
+  exec {CONSOLE_TO}<>"$CONSOLE_DIR/in" {CONSOLE_FROM}<"$CONSOLE_DIR/out"
+}
+
+# console_stop: ends the run, if one is going, and forgets it. The harness runs in
+# its own session (setsid); timeout(1) inside it moves itself and QEMU to a process
+# group of their own, so the session is signalled: the harness, tr, tee, timeout and
+# QEMU, nothing else.
+console_stop() {
+  if [ -n "$CONSOLE_PID" ]; then
+    exec {CONSOLE_TO}>&- {CONSOLE_FROM}<&-
+    pkill -TERM -s "$CONSOLE_PID" 2>/dev/null || kill -TERM "$CONSOLE_PID" 2>/dev/null
+    wait "$CONSOLE_PID" 2>/dev/null
+    CONSOLE_PID=
+  fi
+  [ -z "$CONSOLE_DIR" ] || rm -rf "$CONSOLE_DIR"
+  CONSOLE_DIR=
+}
+
+# console_send TEXT: types TEXT and Enter.
+console_send() {
+  echo "$NAME: $CONSOLE_LABEL: +$((SECONDS - CONSOLE_T0))s: typing: $1" >&2
+  printf '%s\n' "$1" >&"$CONSOLE_TO"
+}
+
+# console_line: reads one line into CONSOLE_LINE (and LAST_LOG) within the seconds
+# left until CONSOLE_DEADLINE. Status 0: a line; 1: the console ended; 2: timeout.
+console_line() {
+  local left=$((CONSOLE_DEADLINE - SECONDS)) st=0
+  [ "$left" -gt 0 ] || return 2
+  CONSOLE_LINE=
+  IFS= read -r -t "$left" -u "$CONSOLE_FROM" CONSOLE_LINE || st=$?
+  [ -z "$CONSOLE_LINE" ] || printf '%s\n' "$CONSOLE_LINE" >>"$LAST_LOG"
+  [ "$st" = 0 ] && return 0
+  [ "$st" -gt 128 ] && return 2
+  [ -n "$CONSOLE_LINE" ] && return 0 # a last line without its newline
+  return 1
+}
+
+# console_wait WHAT TEXT: reads the console until a line containing TEXT; fails the
+# test (or skips it, when L1 had no /dev/kvm) if CONSOLE_STEP seconds pass first or
+# the console ends. WHAT names the wait in the messages.
+console_wait() {
+  local st
+  CONSOLE_DEADLINE=$((SECONDS + ${CONSOLE_STEP:-90}))
+  while :; do
+    st=0
+    console_line || st=$?
+    case $st in
+      0) case $CONSOLE_LINE in *"$2"*)
+           echo "$NAME: $CONSOLE_LABEL: +$((SECONDS - CONSOLE_T0))s: $1" >&2
+           return 0 ;;
+         esac ;;
+      1) console_end_status
+         fail "$CONSOLE_LABEL: the console ended while waiting for $1" ;;
+      2) console_stop
+         fail "$CONSOLE_LABEL: no $1 within ${CONSOLE_STEP:-90}s" ;;
+    esac
+  done
+}
+
+# console_end: reads the console to its end (CONSOLE_STEP seconds at most) and
+# checks the harness's status as `nested` does; sets EMBER_RC.
+console_end() {
+  local st=0
+  CONSOLE_DEADLINE=$((SECONDS + ${CONSOLE_STEP:-90}))
+  while :; do
+    console_line || { st=$?; break; }
+  done
+  if [ "$st" = 2 ]; then
+    console_stop
+    fail "$CONSOLE_LABEL: the console did not end within ${CONSOLE_STEP:-90}s"
+  fi
+  console_end_status
+}
+
+# console_end_status: the harness ended (its console did): its status, as `nested`.
+console_end_status() {
+  local rc=0
+  exec {CONSOLE_TO}>&- {CONSOLE_FROM}<&-
+  wait "$CONSOLE_PID" || rc=$?
+  CONSOLE_PID=
+  echo "$NAME: $CONSOLE_LABEL: harness status $rc after $((SECONDS - CONSOLE_T0))s (log $LAST_LOG)" >&2
+  case $rc in
+    0) ;;
+    2) skip "L1 (QEMU TCG) has no /dev/kvm" ;;
+    124) fail "$CONSOLE_LABEL: the harness timed out" ;;
+    *) cat "$LAST_LOG.err" >&2; fail "$CONSOLE_LABEL: nested harness failed (status $rc)" ;;
+  esac
+  EMBER_RC=$(sed -n 's/^NESTED: ember exit=\([0-9]*\).*/\1/p' "$LAST_LOG" | tail -n1)
+}
