@@ -42,7 +42,8 @@ if [ ! -f "$img" ]; then
     >"$root/etc/systemd/network/10-eth0.network"
   chroot "$root" systemctl enable systemd-networkd >/dev/null 2>&1
   # agetty prints /etc/issue and the prompt as soon as it runs; the sleep leaves it
-  # that time even under nested TCG.
+  # that time even under nested TCG. The comm is matched whole: before its exec (and
+  # while a Type=idle unit waits) systemd's child is called "(agetty)".
   cat >"$root/etc/systemd/system/ember-bench-poweroff.service" <<'UNIT'
 [Unit]
 Description=Power off once the serial login prompt is up (ember.bench=poweroff)
@@ -51,7 +52,7 @@ After=serial-getty@ttyS0.service
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'until grep -qs agetty /proc/[0-9]*/comm; do sleep 0.2; done; sleep 3; systemctl --no-block poweroff'
+ExecStart=/bin/sh -c 'until grep -qsx agetty /proc/[0-9]*/comm; do sleep 0.2; done; sleep 3; systemctl --no-block poweroff'
 
 [Install]
 WantedBy=multi-user.target
@@ -62,7 +63,9 @@ UNIT
     chroot "$root" systemctl disable "$u" >/dev/null 2>&1 || true
   done
   rm -rf "$root/var/cache/apt/"*.bin "$root/var/lib/apt/lists/"*
-  mke2fs -q -t ext4 -L debian -d "$root" "$work/root.img" 768M
+  mke2fs -q -t ext4 -L debian -d "$root" "$work/root.img" 768M >&2
   mv "$work/root.img" "$img"
+  # Images of earlier versions of this script are never used again.
+  find "$cache" -maxdepth 1 -name 'debian-rootfs-*.img' ! -path "$img" -delete
 fi
 cp --sparse=always "$img" "$out"

@@ -126,6 +126,7 @@ CONSOLE_DIR=
 # console_start LABEL NESTED_RUN_OPTS... -- EMBER_ARGS...: LAST_LOG is
 # $LOGDIR/$NAME-LABEL.log.
 console_start() {
+  console_stop # the previous run's FIFOs
   LAST_LOG=$LOGDIR/$NAME-$1.log
   CONSOLE_LABEL=$1
   shift

@@ -25,14 +25,10 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 tmp=$(mktemp -d "$NESTED_WORK/debian.XXXXXX") || fail "mktemp failed"
 trap 'console_stop; rm -rf "$tmp"' EXIT
-"$ROOT/scripts/debian-rootfs.sh" "$tmp/root.img" || fail "building the Debian root file system failed"
+"$ROOT/scripts/debian-rootfs.sh" "$tmp/root.img" >&2 || fail "building the Debian root file system failed"
 kver=${kernel#/boot/vmlinuz-}
 initrd=$tmp/initrd.img
-conf=$tmp/initramfs-tools
-cp -r /etc/initramfs-tools "$conf"
-printf '%s\n' virtio_mmio virtio_blk virtio_net >"$conf/modules"
-sed -i 's/^MODULES=.*/MODULES=list/' "$conf/initramfs.conf"
-mkinitramfs -d "$conf" -o "$initrd" "$kver" >&2 || fail "mkinitramfs $kver failed"
+"$ROOT/scripts/debian-initrd.sh" "$kver" "$initrd" || fail "Debian's initramfs for $kver failed"
 
 # debian_run LABEL VCPUS END: boots, logs in, checks, types END ("poweroff" or
 # "reboot") and waits for the end of the run.
