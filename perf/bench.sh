@@ -4,19 +4,21 @@
 # the run ends): the machine, a summary, then the floor and cold start, creation rate,
 # memory and size (startup_bench.sh), irqchip_cost, virtio devices (virtio_bench.sh),
 # snapshots (snapshot_bench.sh), huge pages (huge_pages_bench.sh), Linux under nested KVM (nested_bench.sh, when it
-# exists). Progress goes to stderr.
+# exists), a whole Debian system booting, ember vs QEMU microvm with ACPI (debian_bench.sh).
+# Progress goes to stderr.
 # Benchmarks report, they never fail the build: the status is 0 whatever the numbers.
 #
 # usage: perf/bench.sh [BUILD_DIR]   (default build; needs BUILD_DIR/ember,
 #        BUILD_DIR/guest-min, BUILD_DIR/perf/{floor,coldstart,irqchip_cost}: make bench)
 # The scripts' settings (BENCH_COLD_ROUNDS, BENCH_RATE_SECONDS, BENCH_ROUNDS, ...) pass
-# through; BENCH_SKIP="nested" leaves out the nested Linux part, "snapshot" the
-# snapshot part. See perf/README.md.
+# through; BENCH_SKIP="nested" leaves out the nested Linux part, "debian" the Debian
+# boot, "snapshot" the snapshot part. See perf/README.md.
 #
 # Without a usable /dev/kvm (scripts/kvm-box.sh --host-kvm) the benchmarks that need
 # one (start-up, rate, memory, irqchip_cost, virtio, snapshots) run inside the KVM box,
 # floor, ember and QEMU microvm all in the same L1: `perf/bench.sh --kvm BUILD_DIR OUT_DIR`
-# there writes their sections to OUT_DIR. The nested Linux part boots its own L1 here.
+# there writes their sections to OUT_DIR. The nested Linux and Debian parts boot their own
+# L1s here.
 set -u
 kvm_only=
 if [[ ${1:-} == --kvm ]]; then
@@ -111,6 +113,15 @@ nested() {
 	((rc == 0)) || printf '(perf/nested_bench.sh ended with status %d: see its stderr)\n\n' "$rc"
 }
 
+debian() {
+	if [[ " ${BENCH_SKIP:-} " == *" debian "* ]]; then
+		printf '## A Debian system in the nested harness\n\nSKIP: BENCH_SKIP\n\n'
+		return
+	fi
+	step "a Debian system, nested: perf/debian_bench.sh $BUILD"
+	"$here/debian_bench.sh" "$BUILD"
+}
+
 # The chart, from startup_bench.sh's medians; the summary table and the chart go right
 # after the machine's description in RESULTS.md.
 chart() {
@@ -185,6 +196,7 @@ cat "$tmp/machine.md"
 		kvm_benchmarks "$tmp"
 	fi
 	nested
+	debian
 } | tee "$tmp/body.md"
 chart
 summary_block | tee "$tmp/summary.md"

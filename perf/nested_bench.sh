@@ -32,6 +32,8 @@ set -u
 
 T_START=$SECONDS
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=perf/lib.bash
+. "$ROOT/perf/lib.bash"
 BUILD=${1:-${BUILD:-build}}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 EMBER=$BUILD/ember
@@ -76,10 +78,7 @@ echo
 
 [[ -x $EMBER ]] || skip "$EMBER is missing (run make)"
 [[ -f $KERNEL ]] || skip "$KERNEL is missing (run make guest-kernel)"
-QEMU_BIN=$(command -v "$QEMU") || skip "$QEMU not found (it runs L1, and a copy of it runs in L1)"
-QEMU_SHARE=$(dirname "$(dirname "$(readlink -f "$QEMU_BIN")")")/share/qemu
-[[ -f $QEMU_SHARE/bios-microvm.bin ]] ||
-	skip "$QEMU_SHARE/bios-microvm.bin (microvm's qboot firmware) not found"
+qemu_l1_files "$QEMU" || skip "$QEMU_L1_WHY"
 command -v musl-gcc >/dev/null || skip "musl-gcc not found (needed for nested_timer)"
 
 TMPD=$(mktemp -d /tmp/ember-nested-bench.XXXXXX) || exit 1
@@ -91,25 +90,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The timing helper: static musl with the project's flags (warnings as errors).
+# The timing helper (perf/lib.bash).
 TIMER=$BUILD/perf/nested_timer
-# shellcheck disable=SC2016 # $(COMMON_CFLAGS) is make's
-CFLAGS=$(make -s --no-print-directory -C "$ROOT" \
-	--eval 'nested-print-cflags: ; @echo $(COMMON_CFLAGS)' nested-print-cflags 2>/dev/null)
-[[ -n $CFLAGS ]] || CFLAGS="-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror"
-mkdir -p "$BUILD/perf"
-if [[ ! -x $TIMER || $ROOT/perf/nested_timer.c -nt $TIMER ]]; then
-	# shellcheck disable=SC2086 # CFLAGS is a word list
-	musl-gcc $CFLAGS -O2 -static -o "$TIMER" "$ROOT/perf/nested_timer.c" 2>"$TMPD/cc.err" ||
-		skip "building nested_timer failed: $(head -n3 "$TMPD/cc.err" | tr '\n' ' ')"
-fi
+err=$(nested_timer_build "$ROOT" "$BUILD") || skip "building nested_timer failed: $err"
 
 INITRD=$NESTED_WORK/l2-initrd.cpio.gz
 "$ROOT/tests/nested/make-l2-initrd.sh" "$INITRD" >&2 || skip "building the L2 initrd failed"
 
-# In L1: QEMU at the same path with its shared libraries (ldd) and microvm's qboot
-# firmware (the only data file it opens there, checked with strace), the timer, the
-# settings and the hook.
+# In L1: QEMU (perf/lib.bash's qemu_l1_files), the timer, the settings and the hook.
 # shellcheck disable=SC2054 # the commas belong to QEMU's options
 QEMU_ARGS=(-M microvm,x-option-roms=off,rtc=off,acpi=off,pit=off,pic=off,auto-kernel-cmdline=off
 	-enable-kvm -cpu host -nodefaults -no-user-config -display none -no-reboot
@@ -132,14 +120,8 @@ QEMU_CMDLINE="reboot=t"
 	echo "DUMP_LOGS=$KEEP"
 	echo "HUGE_MODES='$HUGE_MODES'"
 } >"$TMPD/bench.conf"
-FILES=(--file "$QEMU_BIN=/usr/bin/qemu-system-x86_64"
-	--file "$QEMU_SHARE/bios-microvm.bin=/usr/share/qemu/bios-microvm.bin"
-	--file "$QEMU_SHARE/bios-microvm.bin=/usr/share/qemu/qboot.rom"
-	--file "$TIMER=/nb/nested_timer" --file "$TMPD/bench.conf=/nb/bench.conf"
+FILES=("${QEMU_L1_FILES[@]}" --file "$TIMER=/nb/nested_timer" --file "$TMPD/bench.conf=/nb/bench.conf"
 	--l1-hook "$ROOT/perf/nested_l1.sh")
-while read -r lib; do
-	FILES+=(--file "$lib=$lib")
-done < <(ldd "$QEMU_BIN" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u)
 
 L2_VERSION=$(strings -n 16 "$KERNEL" 2>/dev/null | grep -m1 '^Linux version ' | cut -d' ' -f3)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -215,8 +197,8 @@ attempted() {
 	awk -v mode="$1" -v c="$2" '$1 == "NB:" && $2 == "run" && $3 == mode && $5 == c { n++ }
 		END { print n + 0 }' "$LOG"
 }
-# stats SCALE: "median min max n" of the second column divided by SCALE.
-stats() {
+# column_stats SCALE: "median min max n" of the second column of stdin divided by SCALE.
+column_stats() {
 	awk -v s="$1" '{ print $2 / s }' | sort -g | awk '
 		{ v[NR] = $1 }
 		END {
@@ -246,7 +228,7 @@ table_rows() {
 	local mode=$1 key=$2 scale=$3 dec=$4 c label med min max n tries em=- note
 	for c in ember qemu; do
 		field "$mode" "$c" "$key" >"$TMPD/f.$c"
-		read -r med min max n <<<"$(stats "$scale" <"$TMPD/f.$c")"
+		read -r med min max n <<<"$(column_stats "$scale" <"$TMPD/f.$c")"
 		tries=$(attempted "$mode" "$c")
 		label=ember
 		[[ $c == qemu ]] && label="QEMU microvm"
@@ -329,12 +311,12 @@ huge_table() {
 		"exit_ns:1e6:exec to exit after \`reboot -f\`"; do
 		IFS=: read -r key scale label <<<"$spec"
 		field boot ember "$key" >"$TMPD/h.None"
-		read -r em _ <<<"$(stats "$scale" <"$TMPD/h.None")"
-		echo "| $label: None | $(stats "$scale" <"$TMPD/h.None" | awk '{ printf "%.0f | %.0f | %.0f", $1, $2, $3 }') | | |"
+		read -r em _ <<<"$(column_stats "$scale" <"$TMPD/h.None")"
+		echo "| $label: None | $(column_stats "$scale" <"$TMPD/h.None" | awk '{ printf "%.0f | %.0f | %.0f", $1, $2, $3 }') | | |"
 		for h in $HUGE_MODES; do
 			c=ember-$h
 			field boot "$c" "$key" >"$TMPD/h.$h"
-			read -r med min max n <<<"$(stats "$scale" <"$TMPD/h.$h")"
+			read -r med min max n <<<"$(column_stats "$scale" <"$TMPD/h.$h")"
 			tries=$(attempted boot "$c")
 			note=
 			((n < tries)) && note=" ($((tries - n)) of $tries runs failed)"
@@ -381,14 +363,10 @@ if ! grep -q '^NB: done' "$LOG"; then
 		"the tables hold what came back."
 	echo
 fi
-echo "Whole benchmark: $((SECONDS - T_START)) s wall. Load average (1, 5, 15 min) at the" \
-	"start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) host CPUs," \
-	"shared with other work)."
-echo
+bench_footer "$T_START" "$LOAD_START"
 if [[ $KEEP == 1 ]]; then
 	# The L2 consoles of round 1, one file each, next to the L1 console.
-	awk -v d="$TMPD" '$1 == "NB:" && $2 == "l2log" {
-		f = d "/" $3; line = $0; sub(/^NB: l2log [^ ]* /, "", line); print line > f }' "$LOG"
+	l2logs_split NB: "$LOG" "$TMPD"
 	say "console log: $LOG; L2 consoles of round 1: $TMPD/*.1.*.log"
 fi
 exit 0

@@ -2,13 +2,15 @@
  * nested_timer: times one VM monitor run for perf/nested_bench.sh (copied into the
  * nested harness's L1 and run there, so it is static musl, no dependencies).
  *
- *   nested_timer [-m MARKER] [-s SAMPLE_MARKER] [-g GUEST_MIB] [-d DELAY_MS]
- *                [-t TIMEOUT_S] [-k] [-o LOG] -- CMD [ARG...]
+ *   nested_timer [-m MARKER] [-i INTERIM_MARKER] [-s SAMPLE_MARKER] [-g GUEST_MIB]
+ *                [-d DELAY_MS] [-t TIMEOUT_S] [-k] [-o LOG] -- CMD [ARG...]
  *
  * Starts CMD (stdin /dev/null, stdout and stderr into a pipe read here; every byte
  * is copied to LOG when given) and reports, on stdout, one line of key=value words:
  *   marker_ns  CLOCK_MONOTONIC ns from just before fork() to the end of the first
  *              output line containing MARKER (-1: never seen)
+ *   interim_ns with -i, the same for the first line containing INTERIM_MARKER (a
+ *              milestone on the way to MARKER, like a root file system's mount)
  *   exit_ns    ns from the same start to the child's exit (wait4)
  *   status     exit status, "sig<N>" when killed by a signal, or "timeout"
  *   maxrss_kib the child's peak resident set (wait4's ru_maxrss)
@@ -61,8 +63,8 @@ static int64_t now_ns(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nested_timer [-m MARKER] [-s SAMPLE_MARKER] [-g GUEST_MIB] "
-			"[-d DELAY_MS] [-t TIMEOUT_S] [-k] [-o LOG] -- CMD [ARG...]\n");
+	fprintf(stderr, "usage: nested_timer [-m MARKER] [-i INTERIM_MARKER] [-s SAMPLE_MARKER] "
+			"[-g GUEST_MIB] [-d DELAY_MS] [-t TIMEOUT_S] [-k] [-o LOG] -- CMD [ARG...]\n");
 	exit(2);
 }
 
@@ -126,14 +128,16 @@ static void take_sample(pid_t pid, unsigned long long guest_bytes, struct sample
 
 int main(int argc, char **argv)
 {
-	const char *marker = NULL, *sample_marker = NULL, *log_path = NULL;
+	const char *marker = NULL, *interim_marker = NULL, *sample_marker = NULL;
+	const char *log_path = NULL;
 	unsigned long long guest_mib = 0;
 	long long delay_ms = 200, timeout_s = 120;
 	bool kill_after = false;
 	int opt;
-	while ((opt = getopt(argc, argv, "+m:s:g:d:t:ko:")) != -1) {
+	while ((opt = getopt(argc, argv, "+m:i:s:g:d:t:ko:")) != -1) {
 		switch (opt) {
 		case 'm': marker = optarg; break;
+		case 'i': interim_marker = optarg; break;
 		case 's': sample_marker = optarg; break;
 		case 'g': guest_mib = (unsigned long long)parse_num(optarg, "guest MiB"); break;
 		case 'd': delay_ms = parse_num(optarg, "delay"); break;
@@ -175,7 +179,7 @@ int main(int argc, char **argv)
 	}
 	close(p[1]);
 
-	int64_t marker_ns = -1, deadline = t0 + (int64_t)timeout_s * 1000000000;
+	int64_t marker_ns = -1, interim_ns = -1, deadline = t0 + (int64_t)timeout_s * 1000000000;
 	struct sample smp = { 0 };
 	bool want_sample = sample_marker != NULL, sample_seen = false, timed_out = false;
 	bool killed = false, eof = false;
@@ -229,6 +233,8 @@ int main(int argc, char **argv)
 			line[len] = '\0';
 			if (marker && marker_ns < 0 && strstr(line, marker))
 				marker_ns = tr - t0;
+			if (interim_marker && interim_ns < 0 && strstr(line, interim_marker))
+				interim_ns = tr - t0;
 			if (want_sample && !sample_seen && strstr(line, sample_marker)) {
 				sample_seen = true;
 				sample_at = tr + delay_ms * 1000000;
@@ -269,6 +275,8 @@ int main(int argc, char **argv)
 		snprintf(status, sizeof(status), "%d", WEXITSTATUS(st));
 	printf("marker_ns=%" PRId64 " exit_ns=%" PRId64 " status=%s maxrss_kib=%ld", marker_ns,
 	       exit_ns, status, ru.ru_maxrss);
+	if (interim_marker)
+		printf(" interim_ns=%" PRId64, interim_ns);
 	if (want_sample) {
 		if (smp.done)
 			printf(" rss_kib=%lld guest_rss_kib=%lld other_rss_kib=%lld pss_kib=%lld "
