@@ -1,6 +1,7 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/mman.h>
@@ -24,6 +25,36 @@ static void guest_mem_set_regions(struct guest_mem *gm, uint8_t *p, uint64_t siz
 	}
 }
 
+/*
+ * Maps guest RAM at a 2 MiB-aligned host address. KVM maps a guest's 2 MiB frame with
+ * one huge EPT/NPT entry only when the host memory behind it is one huge page, which
+ * needs the host address aligned like the guest's; kernels before 6.7 place anonymous
+ * and file mappings at any 4 KiB page, so without this a transparent huge page backs
+ * the RAM in the host but the guest still faults it in 4 KiB at a time. So: reserve
+ * 2 MiB more than needed (no access, no memory), map over the aligned part of it with
+ * MAP_FIXED, give back the rest.
+ */
+static void *map_aligned(uint64_t size, int prot, int flags, int fd)
+{
+	const uint64_t align = 2 * MIB;
+	uint8_t *res = mmap(NULL, size + align, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	uint64_t head = (align - (uintptr_t)res % align) % align;
+	void *p = mmap(res + head, size, prot, flags | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		munmap(res, size + align);
+		errno = err;
+		return MAP_FAILED;
+	}
+	if (head)
+		munmap(res, head);
+	munmap(res + head + size, align - head);
+	return p;
+}
+
 int guest_mem_init(struct guest_mem *gm, uint64_t size, struct errbuf *e)
 {
 	return guest_mem_init_flags(gm, size, 0, e);
@@ -40,7 +71,7 @@ int guest_mem_init_flags(struct guest_mem *gm, uint64_t size, unsigned flags, st
 	/* NORESERVE: untouched guest pages cost the host nothing, so large guests start fast. */
 	int mflags = MAP_PRIVATE | MAP_ANONYMOUS |
 		     (huge ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	void *p = map_aligned(size, PROT_READ | PROT_WRITE, mflags, -1);
 	if (p == MAP_FAILED)
 		return errf(e, "cannot map %llu MiB of guest memory%s: %s",
 			    (unsigned long long)(size / MIB),
@@ -69,7 +100,7 @@ int guest_mem_init_file(struct guest_mem *gm, uint64_t size, int fd, struct errb
 	if ((uint64_t)st.st_size < size)
 		return errf(e, "memory file: %llu bytes, the snapshot's guest has %llu",
 			    (unsigned long long)st.st_size, (unsigned long long)size);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	void *p = map_aligned(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd);
 	if (p == MAP_FAILED)
 		return errf(e, "memory file: mmap of %llu MiB: %s",
 			    (unsigned long long)(size / MIB), strerror(errno));

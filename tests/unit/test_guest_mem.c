@@ -1,4 +1,8 @@
 /* guest_mem: the one bounds check between guest-physical addresses and host memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "helpers.h"
 
 #define MEM (128 * MIB)
@@ -54,6 +58,62 @@ Test(guest_mem_init, memory_starts_zeroed)
 	gm_setup(&gm, MEM);
 	cr_assert(gm_all(&gm, 0, 64 * 1024, 0));
 	cr_assert(gm_all(&gm, MEM - 64 * 1024, 64 * 1024, 0));
+}
+
+/* Whether /proc/self/maps has a mapping with PERMS ending at END or starting at START:
+ * what would be left of guest_mem's 2 MiB reservation next to the RAM. */
+static bool maps_has_neighbour(uintptr_t end, uintptr_t start, const char *perms)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	cr_assert_not_null(f);
+	char line[512], p[8];
+	unsigned long lo, hi;
+	bool found = false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, p) == 3 && !strcmp(p, perms) &&
+		    (hi == end || lo == start))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static void assert_aligned_ram(const struct guest_mem *m)
+{
+	uintptr_t host = (uintptr_t)m->host;
+	cr_assert_eq(host % (2 * MIB), 0, "guest RAM at %#lx, not 2 MiB aligned", (unsigned long)host);
+	cr_assert_not(maps_has_neighbour(host, host + m->size, "---p"),
+		      "a piece of the alignment reservation is still mapped beside the RAM");
+}
+
+/* KVM gives a guest huge EPT/NPT pages only where the host address is aligned like the
+ * guest's: every guest RAM mapping starts at a 2 MiB boundary, whatever its size, and
+ * leaves nothing else mapped. */
+Test(guest_mem_init, ram_is_2mib_aligned)
+{
+	uint64_t sizes[] = { 4 * KIB, MIB + 4 * KIB, MEM, BIG };
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		gm_setup(&gm, sizes[i]);
+		assert_aligned_ram(&gm);
+		guest_mem_destroy(&gm);
+	}
+	struct errbuf e = { "" };
+	cr_assert_eq(guest_mem_init_flags(&gm, MEM, GUEST_MEM_HUGE_THP, &e), 0, "%s", e.msg);
+	assert_aligned_ram(&gm);
+}
+
+Test(guest_mem_init, snapshot_file_ram_is_2mib_aligned)
+{
+	char path[] = "/tmp/ember-test-memfile.XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(ftruncate(fd, (off_t)(MIB + 4 * KIB)), 0);
+	cr_assert_eq(pwrite(fd, "ember", 5, MIB), 5);
+	struct errbuf e = { "" };
+	cr_assert_eq(guest_mem_init_file(&gm, MIB + 4 * KIB, fd, &e), 0, "%s", e.msg);
+	close(fd);
+	assert_aligned_ram(&gm);
+	cr_assert_eq(memcmp(gm.host + MIB, "ember", 5), 0, "the file's bytes at their offset");
 }
 
 TestSuite(guest_mem_at, .fini = teardown);
