@@ -154,6 +154,7 @@ column() {
 			$1 == "DB:" && $2 == "run" && $3 == "boot" && $4 == r && $5 == c {
 				delete kv
 				for (i = 6; i <= NF; i++) { split($i, a, "="); kv[a[1]] = a[2] }
+				if (kv["user_ms"] != "") kv["cpu_ms"] = kv["user_ms"] + kv["sys_ms"]
 				ok = kv["status"] == "0" && kv["marker_ns"] >= 0 && kv["interim_ns"] >= 0
 				v = !ok || kv[key] == "" || kv[key] < 0 ? "-" : key ~ /_ns$/ ? sprintf("%.0f", kv[key] / 1e6) : kv[key]
 			}
@@ -184,13 +185,16 @@ echo "Seconds from just before \`perf/nested_timer\` forks the monitor in L1 to:
 	"\`ember-debian: login prompt on ttyS0\` line of \`/etc/issue\` (agetty's login prompt) and" \
 	"the monitor's exit after the guest's poweroff; and the L2 kernel's own clock on its" \
 	"root mount line: the guest's share of the time to it (the rest is the monitor's setup," \
-	"the firmware, qboot for QEMU, and the kernel before its clock starts). QEMU ÷ ember > 1 means ember is faster:" \
+	"the firmware, qboot for QEMU, and the kernel before its clock starts); and the CPU time" \
+	"the monitor used, user and system, from its exec to its exit (wait4's rusage: a KVM" \
+	"guest's time counts as its vCPU threads' user time). QEMU ÷ ember > 1 means ember is faster (or used less CPU):" \
 	"the ratio of the medians, and the median (min–max) of the ratios of each round's two runs."
 echo
 echo "| to, contender | median | min | max | QEMU ÷ ember (medians) | QEMU ÷ ember per round |"
 echo "|---|---|---|---|---|---|"
 for spec in "interim_ns:root mount" "kernel_mount_ms:L2 kernel clock at the root mount" \
-	"marker_ns:login prompt" "exit_ns:exit after poweroff"; do
+	"marker_ns:login prompt" "exit_ns:exit after poweroff" \
+	"cpu_ms:the monitor's CPU time, the guest's included, exec to exit"; do
 	key=${spec%%:*} label=${spec#*:}
 	column ember "$key" >"$TMPD/ember"
 	column qemu "$key" >"$TMPD/qemu"

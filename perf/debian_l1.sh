@@ -49,12 +49,21 @@ run() {
             -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
             -device "virtio-net-device,netdev=n0,mac=$MAC" ;;
   esac
-  # The previous run's writes reach L1's disk now, not during this run.
+  # Every run starts from the same L1: the previous run's writes on L1's disk, not
+  # written back during this run; no page cache, and free memory compacted, so that
+  # the guest RAM's first touches find as many huge pages in L1 as last time (under
+  # TCG, a boot after an earlier one had filled L1's memory took up to twice as long).
   sync
+  echo 3 >/proc/sys/vm/drop_caches
+  echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
+  idle0=$(awk '/^cpu / { print $5 + $6 }' /proc/stat)
   res=$($T "$@")
+  # L1's idle and iowait time during the run (USER_HZ ticks, 10 ms): with the monitor's
+  # CPU time, whether something else in L1 took the CPU from the guest.
+  idle=$(($(awk '/^cpu / { print $5 + $6 }' /proc/stat) - idle0))
   # The L2 kernel's own clock on its root mount line: the guest's share of the time.
   k=$(tr -d '\r' <"$log" | sed -n 's/^\[ *\([0-9]*\)\.\([0-9]\{3\}\)[0-9]*\] EXT4-fs (vda): mounted filesystem.*/\1\2/p' | head -n1)
-  echo "DB: run $mode $round $c $res kernel_mount_ms=${k:--1} console_lines=$(wc -l <"$log")"
+  echo "DB: run $mode $round $c $res kernel_mount_ms=${k:--1} l1_idle_ms=$((idle * 10)) console_lines=$(wc -l <"$log")"
   case " $res " in
     *" marker_ns=-1 "* | *" interim_ns=-1 "* | *" status=timeout "*) ;;
     *" status=0 "*) return 0 ;;

@@ -14,6 +14,8 @@
  *   exit_ns    ns from the same start to the child's exit (wait4)
  *   status     exit status, "sig<N>" when killed by a signal, or "timeout"
  *   maxrss_kib the child's peak resident set (wait4's ru_maxrss)
+ *   user_ms, sys_ms  the child's CPU time in user and kernel mode (wait4's rusage;
+ *              a KVM guest's time counts as its vCPU threads' user time)
  * With -s, when the first line containing SAMPLE_MARKER arrives, waits DELAY_MS
  * (default 200) and reads /proc/PID/smaps and /proc/PID/status once:
  *   rss_kib       Rss summed over every mapping
@@ -275,6 +277,9 @@ int main(int argc, char **argv)
 		snprintf(status, sizeof(status), "%d", WEXITSTATUS(st));
 	printf("marker_ns=%" PRId64 " exit_ns=%" PRId64 " status=%s maxrss_kib=%ld", marker_ns,
 	       exit_ns, status, ru.ru_maxrss);
+	printf(" user_ms=%lld sys_ms=%lld",
+	       (long long)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000,
+	       (long long)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000);
 	if (interim_marker)
 		printf(" interim_ns=%" PRId64, interim_ns);
 	if (want_sample) {
