@@ -212,6 +212,14 @@ for spec in "interim_ns:root mount" "kernel_mount_ms:L2 kernel clock at the root
 	done
 done
 echo
+echo "Read the per-round ratios first. Under nested TCG the same boot by the same monitor" \
+	"takes from about 15 to 50 s to the root mount; the spread is all in L1's kernel time" \
+	"for the monitor (\`sys_ms\` in the kept console), not in the guest's user time or in" \
+	"L1's idle time, and it follows the VM's place in L1, not the monitor: in every run so" \
+	"far the 1st and the 6th VM started in a fresh L1 were fast, the 11th half-way. With" \
+	"this order those are ember's warm-up, round 2 and round 5, so each contender's median" \
+	"leans towards ember; a round's ratio compares two neighbouring slots."
+echo
 grep -q '^DB: skip ' "$LOG" && { sed -n 's/^DB: skip \(.*\)/Skipped: \1./p' "$LOG"; echo; }
 if ! grep -q '^DB: done' "$LOG"; then
 	echo "The L1 run ended before all rounds were done (harness status $HARNESS_RC): the table" \

@@ -49,10 +49,9 @@ run() {
             -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
             -device "virtio-net-device,netdev=n0,mac=$MAC" ;;
   esac
-  # Every run starts from the same L1: the previous run's writes on L1's disk, not
-  # written back during this run; no page cache, and free memory compacted, so that
-  # the guest RAM's first touches find as many huge pages in L1 as last time (under
-  # TCG, a boot after an earlier one had filled L1's memory took up to twice as long).
+  # Every run starts from as nearly the same L1 as can be: the previous run's writes on
+  # L1's disk, not written back during this one; no page cache; free memory compacted.
+  # (It does not remove the 2-3x spread between runs: see the report's text.)
   sync
   echo 3 >/proc/sys/vm/drop_caches
   echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
